@@ -1,0 +1,336 @@
+"""The ARM-compatible API: ``/subscriptions/{sub}/resourceGroups/{rg}/providers/
+Microsoft.IoTOperations/instances[/{i}[/registryEndpoints[/{name}]]]``.
+
+A request goes through the same steps in the same order every time:
+
+1. route the path (fixed segments match case-insensitively, as ARM does);
+2. authenticate the bearer token (401 before anything else is revealed);
+3. check ``api-version``;
+4. validate subscription, resource group and resource names;
+5. read the body (bounded) and hand it to the service, in a worker thread;
+6. render the document, ``ETag`` and status, or the ARM error envelope.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..domain import InstanceKey, RegistryEndpointKey, rules
+from ..errors import (
+    ApiError,
+    InvalidRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationError,
+)
+from ..security import Principal
+from ..services import Page, Preconditions, WriteResult
+from ..services.common import MAX_PAGE_SIZE
+from .context import SUPPORTED_API_VERSIONS, ApiContext
+from .responses import error_response, json_text_response
+
+__all__ = ["ArmApp"]
+
+log = logging.getLogger("iotops_registry.api")
+
+_PROVIDER = "microsoft.iotoperations"
+
+
+@dataclass(frozen=True)
+class _Route:
+    kind: str  # instances | instance | endpoints | endpoint
+    subscription: str
+    resource_group: str | None
+    instance: str | None = None
+    name: str | None = None
+
+
+def _route(path: str) -> _Route | None:
+    seg = path.strip("/").split("/")
+    low = [s.lower() for s in seg]
+    if len(seg) < 2 or low[0] != "subscriptions":
+        return None
+    sub = seg[1]
+    if low[2:5] == ["providers", _PROVIDER, "instances"] and len(seg) == 5:
+        return _Route("instances", sub, None)
+    if len(seg) < 8 or low[2] != "resourcegroups" or low[4:7] != ["providers", _PROVIDER, "instances"]:
+        return None
+    rg = seg[3]
+    rest = seg[7:]
+    rest_low = low[7:]
+    if not rest:
+        return _Route("instances", sub, rg)
+    if len(rest) == 1:
+        return _Route("instance", sub, rg, rest[0])
+    if rest_low[1] != "registryendpoints":
+        return None
+    if len(rest) == 2:
+        return _Route("endpoints", sub, rg, rest[0])
+    if len(rest) == 3:
+        return _Route("endpoint", sub, rg, rest[0], rest[2])
+    return None
+
+
+_ALLOWED = {
+    "instances": "GET",
+    "instance": "GET, PUT, PATCH, DELETE",
+    "endpoints": "GET",
+    "endpoint": "GET, PUT, DELETE",
+}
+
+
+class ArmApp:
+    """ASGI app for everything under ``/subscriptions``."""
+
+    def __init__(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        request_id = str(uuid.uuid4())
+        headers = {"x-ms-request-id": request_id, "x-ms-correlation-request-id": request_id}
+        client_request_id = request.headers.get("x-ms-client-request-id")
+        if client_request_id:
+            headers["x-ms-client-request-id"] = client_request_id[:128]
+        try:
+            response = await self._handle(request)
+        except ApiError as exc:
+            response = error_response(exc)
+        except Exception:  # a bug: log it with the request id, tell the client nothing more
+            log.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, request_id)
+            response = error_response(
+                ApiError(
+                    f"The server hit an internal error. Quote request id {request_id}.",
+                    code="InternalServerError",
+                )
+            )
+        response.headers.update(headers)
+        log.debug("%s %s -> %s", request.method, request.url.path, response.status_code)
+        await response(scope, receive, send)
+
+    async def _handle(self, request: Request) -> Response:
+        route = _route(request.url.path)
+        if route is None:
+            raise NotFoundError(
+                f"No resource type matches the path '{request.url.path[:200]}'.",
+                code="InvalidResourceType",
+            )
+        allowed = _ALLOWED[route.kind]
+        method = request.method.upper()
+        if method not in allowed.split(", "):
+            raise ApiError(
+                f"The method '{method}' is not allowed on this resource.",
+                code="MethodNotAllowed",
+                status=405,
+                headers={"Allow": allowed},
+            )
+        principal = self.ctx.arm_verifier.verify_header(request.headers.get("authorization"))
+        self._check_api_version(request)
+        self._check_scope(route)
+        handler = getattr(self, f"_{route.kind}_{method.lower()}")
+        result: Response = await handler(request, route, principal)
+        return result
+
+    # --- checks --------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_api_version(request: Request) -> None:
+        version = request.query_params.get("api-version")
+        if version is None:
+            raise InvalidRequestError(
+                "The api-version query parameter is required. Supported versions: "
+                f"{', '.join(SUPPORTED_API_VERSIONS)}.",
+                code="MissingApiVersionParameter",
+                target="api-version",
+            )
+        if version not in SUPPORTED_API_VERSIONS:
+            raise InvalidRequestError(
+                f"The api-version '{version[:40]}' is invalid. The supported versions are "
+                f"'{','.join(SUPPORTED_API_VERSIONS)}'.",
+                code="InvalidApiVersionParameter",
+                target="api-version",
+            )
+
+    @staticmethod
+    def _check_scope(route: _Route) -> None:
+        problem = rules.check_subscription(route.subscription)
+        if problem:
+            raise InvalidRequestError(problem, code="InvalidSubscriptionId", target="subscriptionId")
+        if route.resource_group is not None:
+            problem = rules.check_resource_group(route.resource_group)
+            if problem:
+                raise InvalidRequestError(
+                    problem, code="InvalidResourceGroupName", target="resourceGroupName"
+                )
+        for value, target in ((route.instance, "instanceName"), (route.name, "registryEndpointName")):
+            if value is not None:
+                problem = rules.check_resource_name(value)
+                if problem:
+                    raise ValidationError(problem, code="InvalidResourceName", target=target)
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        limit = self.ctx.max_body_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLargeError(
+                f"The request body is larger than the limit of {limit} bytes."
+            )
+        ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
+        if ctype and ctype.lower() not in ("application/json", "text/json") and not ctype.endswith("+json"):
+            raise ApiError(
+                f"Unsupported content type '{ctype[:60]}'; send application/json.",
+                code="UnsupportedMediaType",
+                status=415,
+            )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLargeError(
+                    f"The request body is larger than the limit of {limit} bytes."
+                )
+            chunks.append(chunk)
+        raw = b"".join(chunks)
+        if not raw.strip():
+            raise InvalidRequestError("The request body is empty.", code="InvalidRequestContent")
+        try:
+            data = json.loads(raw, parse_constant=_reject_constant)
+        except (ValueError, RecursionError) as exc:
+            detail = str(exc) if isinstance(exc, json.JSONDecodeError) else "invalid JSON"
+            raise InvalidRequestError(
+                f"The request body is not valid JSON: {detail[:120]}.",
+                code="InvalidRequestContent",
+            ) from None
+        if not isinstance(data, dict):
+            raise InvalidRequestError(
+                "The request body must be a JSON object.", code="InvalidRequestContent"
+            )
+        return data
+
+    @staticmethod
+    def _preconditions(request: Request) -> Preconditions:
+        return Preconditions(
+            if_match=request.headers.get("if-match"),
+            if_none_match=request.headers.get("if-none-match"),
+        )
+
+    @staticmethod
+    def _paging(request: Request) -> tuple[int | None, str | None]:
+        params = {k.lower(): v for k, v in request.query_params.items()}
+        top_raw = params.get("$top")
+        top: int | None = None
+        if top_raw is not None:
+            if not top_raw.isdigit() or not 1 <= int(top_raw) <= MAX_PAGE_SIZE:
+                raise InvalidRequestError(
+                    f"$top must be an integer from 1 to {MAX_PAGE_SIZE}.",
+                    code="InvalidTop",
+                    target="$top",
+                )
+            top = int(top_raw)
+        return top, params.get("$skiptoken")
+
+    @staticmethod
+    def _page_response(request: Request, page: Page, top: int | None) -> Response:
+        body = '{"value":[' + ",".join(page.documents) + "]"
+        if page.next_token:
+            query = f"api-version={quote(request.query_params['api-version'])}"
+            if top is not None:
+                query += f"&$top={top}"
+            query += f"&$skipToken={quote(page.next_token)}"
+            link = f"{str(request.base_url).rstrip('/')}{request.url.path}?{query}"
+            body += ',"nextLink":' + json.dumps(link)
+        return json_text_response(body + "}")
+
+    @staticmethod
+    def _written(result: WriteResult) -> Response:
+        headers = {"ETag": result.etag}
+        if result.warnings:
+            headers["x-ms-warning"] = " | ".join(result.warnings)[:1024]
+        return json_text_response(result.document, 201 if result.created else 200, headers)
+
+    # --- instances -----------------------------------------------------------------------
+
+    @staticmethod
+    def _instance_key(route: _Route) -> InstanceKey:
+        assert route.resource_group is not None and route.instance is not None
+        return InstanceKey(route.subscription, route.resource_group, route.instance)
+
+    async def _instances_get(self, request: Request, route: _Route, _p: Principal) -> Response:
+        top, skip = self._paging(request)
+        page = await run_in_threadpool(
+            self.ctx.instances.list, route.subscription, route.resource_group, top, skip
+        )
+        return self._page_response(request, page, top)
+
+    async def _instance_get(self, request: Request, route: _Route, _p: Principal) -> Response:
+        doc, etag = await run_in_threadpool(self.ctx.instances.get, self._instance_key(route))
+        return json_text_response(doc, headers={"ETag": etag})
+
+    async def _instance_put(self, request: Request, route: _Route, p: Principal) -> Response:
+        body = await self._body(request)
+        result = await run_in_threadpool(
+            self.ctx.instances.put, self._instance_key(route), body, p, self._preconditions(request)
+        )
+        return self._written(result)
+
+    async def _instance_patch(self, request: Request, route: _Route, p: Principal) -> Response:
+        body = await self._body(request)
+        result = await run_in_threadpool(
+            self.ctx.instances.patch, self._instance_key(route), body, p, self._preconditions(request)
+        )
+        return self._written(result)
+
+    async def _instance_delete(self, request: Request, route: _Route, _p: Principal) -> Response:
+        await run_in_threadpool(
+            self.ctx.instances.delete, self._instance_key(route), self._preconditions(request)
+        )
+        return Response(status_code=204)
+
+    # --- registry endpoints --------------------------------------------------------------
+
+    def _endpoint_key(self, route: _Route) -> RegistryEndpointKey:
+        assert route.name is not None
+        return RegistryEndpointKey(self._instance_key(route), route.name)
+
+    async def _endpoints_get(self, request: Request, route: _Route, _p: Principal) -> Response:
+        top, skip = self._paging(request)
+        page = await run_in_threadpool(
+            self.ctx.endpoints.list, self._instance_key(route), top, skip
+        )
+        return self._page_response(request, page, top)
+
+    async def _endpoint_get(self, request: Request, route: _Route, _p: Principal) -> Response:
+        doc, etag = await run_in_threadpool(self.ctx.endpoints.get, self._endpoint_key(route))
+        return json_text_response(doc, headers={"ETag": etag})
+
+    async def _endpoint_put(self, request: Request, route: _Route, p: Principal) -> Response:
+        body = await self._body(request)
+        result = await run_in_threadpool(
+            self.ctx.endpoints.put, self._endpoint_key(route), body, p, self._preconditions(request)
+        )
+        return self._written(result)
+
+    async def _endpoint_delete(self, request: Request, route: _Route, _p: Principal) -> Response:
+        await run_in_threadpool(
+            self.ctx.endpoints.delete, self._endpoint_key(route), self._preconditions(request)
+        )
+        return Response(status_code=204)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+Handler = Callable[[Request, _Route, Principal], Awaitable[Response]]

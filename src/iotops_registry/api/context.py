@@ -1,0 +1,22 @@
+"""Everything a request handler may use, wired once by the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..security import LocalIssuer, TokenVerifier
+from ..services import InstanceService, RegistryEndpointService
+
+__all__ = ["ApiContext", "SUPPORTED_API_VERSIONS"]
+
+# 2025-10-01, 2026-03-01 and 2026-07-01 share one registry endpoint shape.
+SUPPORTED_API_VERSIONS = ("2025-10-01", "2026-03-01", "2026-07-01")
+
+
+@dataclass
+class ApiContext:
+    instances: InstanceService
+    endpoints: RegistryEndpointService
+    arm_verifier: TokenVerifier
+    issuer: LocalIssuer | None
+    max_body_bytes: int = 256 * 1024

@@ -1,0 +1,4 @@
+import click
+@click.group()
+def registry() -> None:
+    """Manage registry endpoints."""

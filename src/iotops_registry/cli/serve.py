@@ -1,0 +1,90 @@
+"""``iotops serve`` and ``iotops token``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..config import DataDir
+from ..errors import ConfigurationError
+from .options import data_dir_option
+
+__all__ = ["serve", "token"]
+
+
+@click.command()
+@data_dir_option
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535),
+              help="HTTPS port (0 picks a free one).")
+@click.option("--database-url", envvar="IOTOPS_DATABASE_URL", default=None,
+              help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db "
+                   "[default: SQLite in the data directory].")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your own server certificate (PEM, with chain).")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The private key of --tls-cert.")
+@click.option("--trusted-issuer", "trusted_issuers", multiple=True, metavar="URL",
+              help="Also accept tokens from this OpenID issuer, e.g. "
+                   "https://login.microsoftonline.com/<tenant>/v2.0. Repeatable.")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@click.option("--baseline-endpoint", is_flag=True, hidden=True,
+              help="Serve /-/baseline, a fixed JSON body, for benchmarks.")
+def serve(
+    data_dir: Path,
+    bind: str,
+    port: int,
+    database_url: str | None,
+    tls_cert: Path | None,
+    tls_key: Path | None,
+    trusted_issuers: tuple[str, ...],
+    log_level: str,
+    baseline_endpoint: bool,
+) -> None:
+    """Serve the registry endpoint API over HTTPS.
+
+    On first start this creates a local CA (DIR/tls/ca.pem), a server certificate and a
+    token signing key. When the server is ready it writes DIR/endpoints.json.
+    """
+    import logging
+
+    from ..server import ServeOptions, run
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    opts = ServeOptions(
+        data_dir=data_dir,
+        bind=bind,
+        port=port,
+        database_url=database_url,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+        trusted_issuers=list(trusted_issuers),
+        log_level=log_level,
+        baseline_endpoint=baseline_endpoint,
+    )
+    try:
+        run(opts, announce=lambda line: click.echo(line, file=sys.stdout))
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.command()
+@data_dir_option
+@click.option("--resource", default="https://management.azure.com", show_default=True,
+              help="Audience of the token.")
+@click.option("--lifetime", default=3600, show_default=True, type=click.IntRange(60, 86400),
+              help="Seconds until the token expires.")
+def token(data_dir: Path, resource: str, lifetime: int) -> None:
+    """Print a bearer token from the embedded server's issuer."""
+    from ..security import LocalIssuerCredential
+
+    try:
+        cred = LocalIssuerCredential(DataDir(data_dir).path, lifetime=lifetime)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(cred.mint(resource))

@@ -1,0 +1,282 @@
+"""The resource store: SQLAlchemy Core over SQLite (default) or PostgreSQL.
+
+The store keeps each resource as the JSON document the API serves, plus the columns needed
+to find and guard it. It knows nothing of HTTP or ARM semantics: callers decide what to
+write; the store makes each write atomic and durable.
+
+Write transactions are serialised per instance: SQLite takes its write lock up front
+(``BEGIN IMMEDIATE``); PostgreSQL locks the parent instance row (``SELECT ... FOR UPDATE``).
+SQLite runs in WAL mode with ``synchronous=FULL``, so an acknowledged write survives a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from ..errors import ConfigurationError
+from .schema import instances, registry_endpoints, resource_groups
+
+__all__ = ["Row", "Store", "StoreConflict"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_PG_MIGRATION_LOCK = 7_204_117_001
+
+
+class StoreConflict(Exception):
+    """A concurrent writer created the same row first; the caller may retry."""
+
+
+@dataclass(frozen=True)
+class Row:
+    pk: int
+    name: str
+    etag: str
+    document: str
+
+
+class _Reader:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get_instance(self, sub: str, rg_key: str, name: str) -> Row | None:
+        r = self.conn.execute(
+            select(instances.c.pk, instances.c.name, instances.c.etag, instances.c.document).where(
+                instances.c.subscription_id == sub,
+                instances.c.rg_key == rg_key,
+                instances.c.name == name,
+            )
+        ).first()
+        return Row(r.pk, r.name, r.etag, r.document) if r else None
+
+    def list_instances(
+        self, sub: str, rg_key: str | None, after: tuple[str, str] | None, limit: int
+    ) -> list[Row]:
+        q = select(
+            instances.c.pk, instances.c.rg_key, instances.c.name, instances.c.etag,
+            instances.c.document,
+        ).where(instances.c.subscription_id == sub)
+        if rg_key is not None:
+            q = q.where(instances.c.rg_key == rg_key)
+        if after is not None:
+            q = q.where(
+                (instances.c.rg_key > after[0])
+                | ((instances.c.rg_key == after[0]) & (instances.c.name > after[1]))
+            )
+        q = q.order_by(instances.c.rg_key, instances.c.name).limit(limit)
+        return [
+            Row(r.pk, f"{r.rg_key}/{r.name}", r.etag, r.document) for r in self.conn.execute(q)
+        ]
+
+    def get_endpoint(self, sub: str, rg_key: str, instance: str, name: str) -> Row | None:
+        r = self.conn.execute(
+            select(
+                registry_endpoints.c.pk, registry_endpoints.c.name, registry_endpoints.c.etag,
+                registry_endpoints.c.document,
+            )
+            .join(instances, instances.c.pk == registry_endpoints.c.instance_pk)
+            .where(
+                instances.c.subscription_id == sub,
+                instances.c.rg_key == rg_key,
+                instances.c.name == instance,
+                registry_endpoints.c.name == name,
+            )
+        ).first()
+        return Row(r.pk, r.name, r.etag, r.document) if r else None
+
+    def list_endpoints(self, instance_pk: int, after: str | None, limit: int) -> list[Row]:
+        q = select(
+            registry_endpoints.c.pk, registry_endpoints.c.name, registry_endpoints.c.etag,
+            registry_endpoints.c.document,
+        ).where(registry_endpoints.c.instance_pk == instance_pk)
+        if after is not None:
+            q = q.where(registry_endpoints.c.name > after)
+        q = q.order_by(registry_endpoints.c.name).limit(limit)
+        return [Row(r.pk, r.name, r.etag, r.document) for r in self.conn.execute(q)]
+
+    def endpoint_in_instance(self, instance_pk: int, name: str) -> Row | None:
+        r = self.conn.execute(
+            select(
+                registry_endpoints.c.pk, registry_endpoints.c.name, registry_endpoints.c.etag,
+                registry_endpoints.c.document,
+            ).where(
+                registry_endpoints.c.instance_pk == instance_pk,
+                registry_endpoints.c.name == name,
+            )
+        ).first()
+        return Row(r.pk, r.name, r.etag, r.document) if r else None
+
+
+class _Writer(_Reader):
+    def lock_instance(self, sub: str, rg_key: str, name: str) -> Row | None:
+        q = select(
+            instances.c.pk, instances.c.name, instances.c.etag, instances.c.document
+        ).where(
+            instances.c.subscription_id == sub,
+            instances.c.rg_key == rg_key,
+            instances.c.name == name,
+        )
+        if self.conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        r = self.conn.execute(q).first()
+        return Row(r.pk, r.name, r.etag, r.document) if r else None
+
+    def ensure_resource_group(self, sub: str, name: str, now: str) -> None:
+        exists = self.conn.execute(
+            select(resource_groups.c.name).where(
+                resource_groups.c.subscription_id == sub,
+                resource_groups.c.name_key == name.lower(),
+            )
+        ).first()
+        if exists is None:
+            with self._unique():
+                self.conn.execute(
+                    insert(resource_groups).values(
+                        subscription_id=sub, name_key=name.lower(), name=name, created_at=now
+                    )
+                )
+
+    def insert_instance(self, sub: str, rg_key: str, name: str, etag: str, document: str) -> int:
+        with self._unique():
+            res = self.conn.execute(
+                insert(instances)
+                .values(subscription_id=sub, rg_key=rg_key, name=name, etag=etag, document=document)
+                .returning(instances.c.pk)
+            )
+            return int(res.scalar_one())
+
+    def update_instance(self, pk: int, etag: str, document: str) -> None:
+        self.conn.execute(
+            update(instances).where(instances.c.pk == pk).values(etag=etag, document=document)
+        )
+
+    def delete_instance(self, pk: int) -> None:
+        self.conn.execute(delete(registry_endpoints).where(registry_endpoints.c.instance_pk == pk))
+        self.conn.execute(delete(instances).where(instances.c.pk == pk))
+
+    def insert_endpoint(self, instance_pk: int, name: str, etag: str, document: str) -> None:
+        with self._unique():
+            self.conn.execute(
+                insert(registry_endpoints).values(
+                    instance_pk=instance_pk, name=name, etag=etag, document=document
+                )
+            )
+
+    def update_endpoint(self, pk: int, etag: str, document: str) -> None:
+        self.conn.execute(
+            update(registry_endpoints)
+            .where(registry_endpoints.c.pk == pk)
+            .values(etag=etag, document=document)
+        )
+
+    def delete_endpoint(self, pk: int) -> None:
+        self.conn.execute(delete(registry_endpoints).where(registry_endpoints.c.pk == pk))
+
+    @contextlib.contextmanager
+    def _unique(self) -> Iterator[None]:
+        # A unique violation aborts the whole transaction (PostgreSQL requires it anyway);
+        # the service retries it from the start.
+        try:
+            yield
+        except IntegrityError as exc:
+            raise StoreConflict(str(exc.orig)) from None
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves so that writers can take the lock up front.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=15000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("iotops_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+class Store:
+    """Open with :meth:`open`; use :meth:`read` and :meth:`write` as context managers."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        try:
+            parsed = make_url(url)
+        except Exception as exc:  # sqlalchemy raises ArgumentError on garbage
+            raise ConfigurationError(f"invalid database URL: {exc}") from None
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = _sqlite_engine(url)
+        elif parsed.get_backend_name() == "postgresql":
+            engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        else:
+            raise ConfigurationError(
+                f"unsupported database '{parsed.get_backend_name()}': use sqlite or postgresql"
+            )
+        store = cls(engine)
+        try:
+            store.migrate()
+        except OperationalError as exc:
+            engine.dispose()
+            raise ConfigurationError(
+                f"cannot open database {parsed.render_as_string(hide_password=True)}: "
+                f"{exc.orig}"
+            ) from None
+        return store
+
+    def migrate(self) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.connect() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                conn.commit()
+            try:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+            finally:
+                if self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                    conn.commit()
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[_Reader]:
+        with self.engine.connect() as conn, conn.begin():
+            yield _Reader(conn)
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[_Writer]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(iotops_write=True)
+            with conn.begin():
+                yield _Writer(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
