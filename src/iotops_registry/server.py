@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,7 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
         lifespan="off",
         server_header=False,
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=3,
     )
     server = uvicorn.Server(config)
     endpoints = {
@@ -133,11 +135,22 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
             announce(f"  CA bundle:     {dd.ca_path}")
             announce(f"  Data dir:      {dd.path}")
             announce("Get a token with: iotops token --data-dir " + str(dd.path))
-        await serving
+        try:
+            await serving
+        finally:
+            # uvicorn re-raises SIGTERM/SIGINT once serve() returns, so clean up here.
+            dd.clear_endpoints()
 
+    def _terminate(_sig: int, _frame: Any) -> None:
+        # uvicorn shuts down gracefully, then re-raises the signal; turn that into a normal
+        # exit so every ``finally`` (endpoints.json, the store) still runs.
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         asyncio.run(main())
     finally:
+        signal.signal(signal.SIGTERM, previous)
         dd.clear_endpoints()
         store.close()
         sock.close()

@@ -64,7 +64,7 @@ def _route(path: str) -> _Route | None:
     sub = seg[1]
     if low[2:5] == ["providers", _PROVIDER, "instances"] and len(seg) == 5:
         return _Route("instances", sub, None)
-    if len(seg) < 8 or low[2] != "resourcegroups" or low[4:7] != ["providers", _PROVIDER, "instances"]:
+    if len(seg) < 7 or low[2] != "resourcegroups" or low[4:7] != ["providers", _PROVIDER, "instances"]:
         return None
     rg = seg[3]
     rest = seg[7:]

@@ -1,4 +1,272 @@
+"""``iotops registry``: registry endpoints of an instance, like ``az iot ops registry``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
+
+from .client import ArmClient, connect, endpoint_path, endpoints_path, instance_path
+from .endpoint_body import (
+    AUTH_TYPES,
+    AuthParams,
+    EndpointChange,
+    apply_update,
+    build_authentication,
+    code_signing_cas,
+)
+from .errors import ArmError, CliError
+from .options import (
+    ConnectionOptions,
+    GreedyOption,
+    OutputOptions,
+    bundle,
+    connection_options,
+    output_options,
+)
+from .output import REGISTRY_COLUMNS, emit
+from .prompt import confirm_delete
+
+__all__ = ["registry", "update_endpoint"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _endpoint_ref(f: F) -> F:
+    f = click.option("-g", "--resource-group", required=True, help="Name of the resource group.")(f)
+    f = click.option("-i", "--instance", required=True, help="Name of the instance.")(f)
+    return click.option("-n", "--name", required=True, help="Name of the registry endpoint.")(f)
+
+
+def _auth_options(f: F) -> F:
+    """The authentication flags of az, bundled into ``auth: AuthParams``."""
+    names = ("auth_type", "no_auth", "secret_ref", "audience", "client_id", "tenant_id", "scope")
+    f = bundle(f, names, AuthParams, "auth")
+    f = click.option("--secret-ref", metavar="NAME",
+                     help="Kubernetes secret holding the artifact pull secret.")(f)
+    f = click.option("--scope",
+                     help="Scope for UserAssignedManagedIdentity, ending in /.default.")(f)
+    f = click.option("--tid", "--tenant-id", "tenant_id", metavar="GUID",
+                     help="Tenant id of the user-assigned managed identity.")(f)
+    f = click.option("--cid", "--client-id", "client_id", metavar="GUID",
+                     help="Client id of the user-assigned managed identity.")(f)
+    f = click.option("--aud", "--audience", "audience", metavar="URI",
+                     help="Audience for SystemAssignedManagedIdentity, "
+                          "e.g. https://management.azure.com/.")(f)
+    f = click.option("--auth-type", metavar="METHOD",
+                     type=click.Choice(AUTH_TYPES, case_sensitive=False),
+                     help=f"Authentication method: {', '.join(AUTH_TYPES)} [default: inferred "
+                          "from the flags below, else SystemAssignedManagedIdentity].")(f)
+    return click.option("--no-auth", is_flag=True,
+                        help="Anonymous access; cannot be combined with other "
+                             "authentication flags.")(f)
+
+
+def _cs_options(f: F) -> F:
+    f = click.option(
+        "--cs-secret-refs", "cs_secret_refs", cls=GreedyOption,
+        help="Secrets holding code signing CAs, space-separated. On update, replaces the "
+             "secret references; with no names, removes them.",
+    )(f)
+    return click.option(
+        "--cs-config-map-refs", "cs_config_map_refs", cls=GreedyOption,
+        help="Config maps holding code signing CAs, space-separated. On update, replaces "
+             "the config map references; with no names, removes them.",
+    )(f)
+
+
 @click.group()
 def registry() -> None:
-    """Manage registry endpoints."""
+    """Manage the container registry endpoints of an instance."""
+
+
+@registry.command()
+@_endpoint_ref
+@click.option("--host", required=True,
+              help="Registry host, with an optional path prefix, e.g. myacr.azurecr.io.")
+@_auth_options
+@_cs_options
+@connection_options
+@output_options
+def create(
+    name: str,
+    instance: str,
+    resource_group: str,
+    host: str,
+    auth: AuthParams,
+    cs_config_map_refs: tuple[str, ...] | None,
+    cs_secret_refs: tuple[str, ...] | None,
+    conn: ConnectionOptions,
+    out: OutputOptions,
+) -> None:
+    """Create a container registry endpoint for an instance.
+
+    By default the endpoint uses SystemAssignedManagedIdentity authentication; other flags
+    select the method (see --auth-type). Use --no-auth for anonymous access. An existing
+    endpoint is never replaced: use `iotops registry update` to change it.
+
+    \b
+    Examples:
+      Anonymous access to a public registry:
+        iotops registry create -n mcr -i myinstance -g myrg --host mcr.microsoft.com --no-auth
+    \b
+      An ACR with the system-assigned managed identity and a custom audience:
+        iotops registry create -n myacr -i myinstance -g myrg --host myacr.azurecr.io \\
+          --aud https://management.azure.com/
+    \b
+      A user-assigned managed identity:
+        iotops registry create -n myacr -i myinstance -g myrg --host myacr.azurecr.io \\
+          --cid 00000000-0000-0000-0000-000000000000 \\
+          --tid 00000000-0000-0000-0000-000000000000 \\
+          --scope https://containerregistry.azure.net/.default
+    \b
+      An artifact pull secret, with code signing CAs:
+        iotops registry create -n ghcr -i myinstance -g myrg --host ghcr.io/myorg \\
+          --secret-ref ghcr-pull --cs-config-map-refs ca-a ca-b --cs-secret-refs ca-c
+    """
+    authentication = build_authentication(auth)  # flag errors before any request
+    properties: dict[str, Any] = {"host": host, "authentication": authentication}
+    cas = code_signing_cas(cs_config_map_refs or (), cs_secret_refs or ())
+    if cas:
+        properties["codeSigningCas"] = cas
+    with connect(conn) as client:
+        sub = client.subscription
+        parent = client.get(instance_path(sub, resource_group, instance)).body
+        body: dict[str, Any] = {"properties": properties}
+        location = parent.get("extendedLocation") if isinstance(parent, dict) else None
+        if location is not None:
+            body["extendedLocation"] = location  # endpoints live where their instance does
+        try:
+            reply = client.put(
+                endpoint_path(sub, resource_group, instance, name), body, if_none_match="*"
+            )
+        except ArmError as exc:
+            if exc.status == 412:
+                raise ArmError(
+                    exc.status, exc.code,
+                    f"Registry endpoint '{name}' already exists in instance '{instance}'. "
+                    "Use `iotops registry update` to change it.",
+                ) from None
+            raise
+    emit(reply.body, out, REGISTRY_COLUMNS)
+
+
+def update_endpoint(
+    client: ArmClient,
+    resource_group: str,
+    instance: str,
+    name: str,
+    change: EndpointChange,
+    *,
+    before_put: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Read, change and write back one endpoint; never overwrite a concurrent change.
+
+    ``before_put`` runs between the read and the write (tests use it to interleave a
+    concurrent writer).
+    """
+    path = endpoint_path(client.subscription, resource_group, instance, name)
+    current = client.get(path)
+    if not isinstance(current.body, dict):
+        raise CliError(f"The server sent an unexpected document for {path}.")
+    body = apply_update(current.body, change)
+    if_match = current.etag
+    if if_match is None:
+        click.echo("WARNING: the server sent no ETag; a concurrent change could be lost.",
+                   err=True)
+        if_match = "*"
+    if before_put is not None:
+        before_put()
+    try:
+        reply = client.put(path, body, if_match=if_match)
+    except ArmError as exc:
+        if exc.status == 412:
+            raise ArmError(
+                exc.status, exc.code,
+                f"Registry endpoint '{name}' was changed by someone else since it was read; "
+                "run the command again.",
+            ) from None
+        raise
+    result: dict[str, Any] = reply.body
+    return result
+
+
+@registry.command()
+@_endpoint_ref
+@click.option("--host", help="New registry host, with an optional path prefix.")
+@_auth_options
+@_cs_options
+@connection_options
+@output_options
+def update(
+    name: str,
+    instance: str,
+    resource_group: str,
+    host: str | None,
+    auth: AuthParams,
+    cs_config_map_refs: tuple[str, ...] | None,
+    cs_secret_refs: tuple[str, ...] | None,
+    conn: ConnectionOptions,
+    out: OutputOptions,
+) -> None:
+    """Update a registry endpoint; only what the flags name changes.
+
+    Any authentication flag replaces the whole authentication, inferred as in `create`.
+    A code signing flag replaces the references of its kind; given without names, it
+    removes them. The update fails, rather than overwrite, if someone else changed the
+    endpoint meanwhile.
+
+    \b
+    Examples:
+      iotops registry update -n myacr -i myinstance -g myrg --host myacr2.azurecr.io
+      iotops registry update -n myacr -i myinstance -g myrg --secret-ref acr-pull
+      iotops registry update -n myacr -i myinstance -g myrg --cs-secret-refs
+    """
+    change = EndpointChange(host, auth, cs_config_map_refs, cs_secret_refs)
+    if change.empty():
+        raise CliError(
+            "Nothing to update: pass --host, authentication flags or code signing flags."
+        )
+    if auth.given():
+        build_authentication(auth)  # flag errors before any request
+    with connect(conn) as client:
+        result = update_endpoint(client, resource_group, instance, name, change)
+    emit(result, out, REGISTRY_COLUMNS)
+
+
+@registry.command()
+@_endpoint_ref
+@connection_options
+@output_options
+def show(
+    name: str, instance: str, resource_group: str, conn: ConnectionOptions, out: OutputOptions
+) -> None:
+    """Show a registry endpoint."""
+    with connect(conn) as client:
+        reply = client.get(endpoint_path(client.subscription, resource_group, instance, name))
+    emit(reply.body, out, REGISTRY_COLUMNS)
+
+
+@registry.command(name="list")
+@click.option("-i", "--instance", required=True, help="Name of the instance.")
+@click.option("-g", "--resource-group", required=True, help="Name of the resource group.")
+@connection_options
+@output_options
+def list_(instance: str, resource_group: str, conn: ConnectionOptions, out: OutputOptions) -> None:
+    """List the registry endpoints of an instance."""
+    with connect(conn) as client:
+        items = client.list(endpoints_path(client.subscription, resource_group, instance))
+    emit(items, out, REGISTRY_COLUMNS)
+
+
+@registry.command()
+@_endpoint_ref
+@click.option("-y", "--yes", is_flag=True, help="Do not prompt for confirmation.")
+@connection_options
+def delete(name: str, instance: str, resource_group: str, yes: bool,
+           conn: ConnectionOptions) -> None:
+    """Delete a registry endpoint."""
+    confirm_delete(f"Delete registry endpoint '{name}' of instance '{instance}'?", yes)
+    with connect(conn) as client:
+        client.delete(endpoint_path(client.subscription, resource_group, instance, name))

@@ -256,6 +256,9 @@ _TYPE_NAMES = {
 }
 
 
+_RANK = {"InvalidAuthenticationSettings": 0, "MissingRequiredProperty": 2}
+
+
 def _target(loc: tuple[Any, ...], prefix: str) -> str:
     parts: list[str] = [prefix] if prefix else []
     previous: Any = None
@@ -362,6 +365,9 @@ def parse_model(model: type[M], data: Any, *, prefix: str = "") -> M:
         return model.model_validate(data)
     except pydantic.ValidationError as exc:
         errors = [_one(e, prefix, data) for e in exc.errors(include_url=False, include_input=False)]
+        # Lead with the error that explains the others: wrong settings for the method
+        # also make the method's own settings "missing".
+        errors.sort(key=lambda e: _RANK.get(e.code, 1))
         first = errors[0]
         raise ValidationError(
             first.message, code=first.code, target=first.target, details=errors[1:] or ()

@@ -13,7 +13,7 @@ from ..domain import (
     RegistryEndpointKey,
     parse_model,
 )
-from ..errors import NotFoundError, ValidationError
+from ..errors import ConflictError, NotFoundError, ValidationError
 from ..security import Principal
 from ..store import Store
 from .common import (
@@ -109,8 +109,12 @@ class InstanceService:
                 document = json.dumps(doc, separators=(",", ":"))
                 etag = new_etag()
                 if existing is None:
+                    _location_free(w.instance_on_location(body.extendedLocation.name))
                     w.ensure_resource_group(key.sub_key, key.resource_group, now)
-                    pk = w.insert_instance(key.sub_key, key.rg_key, key.instance, etag, document)
+                    pk = w.insert_instance(
+                        key.sub_key, key.rg_key, key.instance, body.extendedLocation.name,
+                        etag, document,
+                    )
                     # IoT Operations always gives a new instance its MCR endpoint.
                     ep_key = RegistryEndpointKey(key, "default")
                     w.insert_endpoint(
@@ -153,6 +157,16 @@ class InstanceService:
                 return False
             w.delete_instance(existing.pk)
             return True
+
+
+def _location_free(holder: tuple[str, str, str] | None) -> None:
+    if holder is not None:
+        raise ConflictError(
+            f"The custom location already hosts the IoT Operations instance '{holder[2]}' "
+            f"(resource group '{holder[1]}'). A custom location runs one instance.",
+            code="CustomLocationInUse",
+            target="extendedLocation.name",
+        )
 
 
 def _immutable(previous: dict[str, Any], body: InstanceBody) -> None:

@@ -37,9 +37,12 @@ instances = Table(
     Column("subscription_id", String(64), nullable=False),
     Column("rg_key", String(90), nullable=False),
     Column("name", String(63), nullable=False),
+    # Lower-cased custom location id: IoT Operations runs one instance per custom location.
+    Column("custom_location", String(1024), nullable=False),
     Column("etag", String(64), nullable=False),
     Column("document", Text, nullable=False),
     UniqueConstraint("subscription_id", "rg_key", "name", name="uq_instances_scope_name"),
+    UniqueConstraint("custom_location", name="uq_instances_custom_location"),
 )
 
 registry_endpoints = Table(

@@ -145,11 +145,25 @@ class _Writer(_Reader):
                     )
                 )
 
-    def insert_instance(self, sub: str, rg_key: str, name: str, etag: str, document: str) -> int:
+    def instance_on_location(self, custom_location: str) -> tuple[str, str, str] | None:
+        """(subscription, resource group key, name) of the instance on a custom location."""
+        r = self.conn.execute(
+            select(instances.c.subscription_id, instances.c.rg_key, instances.c.name).where(
+                instances.c.custom_location == custom_location.lower()
+            )
+        ).first()
+        return (r.subscription_id, r.rg_key, r.name) if r else None
+
+    def insert_instance(
+        self, sub: str, rg_key: str, name: str, custom_location: str, etag: str, document: str
+    ) -> int:
         with self._unique():
             res = self.conn.execute(
                 insert(instances)
-                .values(subscription_id=sub, rg_key=rg_key, name=name, etag=etag, document=document)
+                .values(
+                    subscription_id=sub, rg_key=rg_key, name=name,
+                    custom_location=custom_location.lower(), etag=etag, document=document,
+                )
                 .returning(instances.c.pk)
             )
             return int(res.scalar_one())

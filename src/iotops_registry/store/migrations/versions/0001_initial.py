@@ -29,9 +29,11 @@ def upgrade() -> None:
         sa.Column("subscription_id", sa.String(64), nullable=False),
         sa.Column("rg_key", sa.String(90), nullable=False),
         sa.Column("name", sa.String(63), nullable=False),
+        sa.Column("custom_location", sa.String(1024), nullable=False),
         sa.Column("etag", sa.String(64), nullable=False),
         sa.Column("document", sa.Text, nullable=False),
         sa.UniqueConstraint("subscription_id", "rg_key", "name", name="uq_instances_scope_name"),
+        sa.UniqueConstraint("custom_location", name="uq_instances_custom_location"),
     )
     op.create_index("ix_instances_rg", "instances", ["subscription_id", "rg_key"])
     op.create_table(

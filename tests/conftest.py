@@ -1,0 +1,129 @@
+"""Shared fixtures. One real ``iotops serve`` per test session (per xdist worker).
+
+Set ``IOTOPS_TEST_DATABASE=postgresql`` to run the whole suite against PostgreSQL
+(127.0.0.1:5432, user postgres); the default is SQLite.
+"""
+
+from __future__ import annotations
+
+import ssl
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from azure.mgmt.iotoperations import IoTOperationsMgmtClient
+from azure.mgmt.iotoperations import models as m
+
+from iotops_registry import LocalIssuerCredential
+from tests.support.server import (
+    ServerProcess,
+    create_pg_database,
+    database_backend,
+    drop_pg_database,
+)
+
+API_VERSION = "2026-07-01"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str | None]:
+    if database_backend() == "postgresql":
+        url = create_pg_database()
+        yield url
+        drop_pg_database(url)
+    else:
+        yield None
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path_factory.mktemp("srv") / "data", database_url=database_url)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="session")
+def credential(server: ServerProcess) -> LocalIssuerCredential:
+    return LocalIssuerCredential(server.data_dir)
+
+
+@pytest.fixture(scope="session")
+def sdk(
+    server: ServerProcess, credential: LocalIssuerCredential
+) -> Iterator[IoTOperationsMgmtClient]:
+    client = IoTOperationsMgmtClient(
+        credential,
+        server.subscription,
+        base_url=server.arm,
+        connection_verify=server.ca,
+        polling_interval=1,
+        retry_total=0,
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def http(server: ServerProcess, credential: LocalIssuerCredential) -> Iterator[httpx.Client]:
+    token = credential.mint("https://management.azure.com")
+    with httpx.Client(
+        base_url=server.arm,
+        verify=ssl.create_default_context(cafile=server.ca),
+        headers={"Authorization": f"Bearer {token}"},
+    ) as client:
+        yield client
+
+
+def custom_location(subscription: str, rg: str) -> str:
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{rg}/providers/"
+        "Microsoft.ExtendedLocation/customLocations/cl-local"
+    )
+
+
+class Scope:
+    """A fresh resource group with one instance, so tests never see each other's data."""
+
+    def __init__(self, sdk: IoTOperationsMgmtClient, subscription: str) -> None:
+        self.rg = f"rg-{uuid.uuid4().hex[:8]}"
+        self.instance = "inst-" + uuid.uuid4().hex[:6]
+        self.subscription = subscription
+        self.location = custom_location(subscription, self.rg)
+        sdk.instance.begin_create_or_update(
+            self.rg,
+            self.instance,
+            m.InstanceResource(
+                location="eastus",
+                extended_location=m.ExtendedLocation(name=self.location, type="CustomLocation"),
+                properties=m.InstanceProperties(
+                    description="test instance",
+                    schema_registry_ref=m.SchemaRegistryRef(resource_id="/schemaRegistries/sr"),
+                ),
+            ),
+        ).result()
+
+    @property
+    def instance_path(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription}/resourceGroups/{self.rg}/providers/"
+            f"Microsoft.IoTOperations/instances/{self.instance}"
+        )
+
+    def endpoint_path(self, name: str) -> str:
+        return f"{self.instance_path}/registryEndpoints/{name}"
+
+    def extended_location(self) -> m.ExtendedLocation:
+        return m.ExtendedLocation(name=self.location, type="CustomLocation")
+
+
+@pytest.fixture
+def scope(sdk: IoTOperationsMgmtClient, server: ServerProcess) -> Scope:
+    return Scope(sdk, server.subscription)
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("work")
