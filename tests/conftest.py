@@ -38,7 +38,9 @@ def database_url() -> Iterator[str | None]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, database_url: str | None) -> Iterator[ServerProcess]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory, database_url: str | None
+) -> Iterator[ServerProcess]:
     proc = ServerProcess(tmp_path_factory.mktemp("srv") / "data", database_url=database_url)
     proc.start()
     yield proc

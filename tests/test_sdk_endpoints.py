@@ -40,11 +40,17 @@ SETTINGS_ATTR = {
 }
 
 
-def _resource(scope: Scope, host: str, auth: m.RegistryEndpointAuthentication,
-              cas: list[m.RegistryEndpointTrustedSigningKey] | None = None) -> m.RegistryEndpointResource:
+def _resource(
+    scope: Scope,
+    host: str,
+    auth: m.RegistryEndpointAuthentication,
+    cas: list[m.RegistryEndpointTrustedSigningKey] | None = None,
+) -> m.RegistryEndpointResource:
     return m.RegistryEndpointResource(
         extended_location=scope.extended_location(),
-        properties=m.RegistryEndpointProperties(host=host, authentication=auth, code_signing_cas=cas),
+        properties=m.RegistryEndpointProperties(
+            host=host, authentication=auth, code_signing_cas=cas
+        ),
     )
 
 
@@ -82,7 +88,9 @@ def test_crud_each_method(sdk: IoTOperationsMgmtClient, scope: Scope, method: st
 
     # Replace: host changes, auth switches to anonymous, CAs cleared.
     updated = ops.begin_create_or_update(
-        scope.rg, scope.instance, name,
+        scope.rg,
+        scope.instance,
+        name,
         _resource(scope, "other.example.com:5000/team", METHODS["Anonymous"]),
     ).result()
     assert updated.properties.host == "other.example.com:5000/team"
@@ -102,7 +110,9 @@ def test_crud_each_method(sdk: IoTOperationsMgmtClient, scope: Scope, method: st
     ops.begin_delete(scope.rg, scope.instance, name).result()
 
 
-def test_instance_lifecycle_and_default_endpoint(sdk: IoTOperationsMgmtClient, scope: Scope) -> None:
+def test_instance_lifecycle_and_default_endpoint(
+    sdk: IoTOperationsMgmtClient, scope: Scope
+) -> None:
     inst = sdk.instance.get(scope.rg, scope.instance)
     assert inst.properties.provisioning_state == "Succeeded"
     assert inst.properties.description == "test instance"
@@ -130,7 +140,10 @@ def test_instance_lifecycle_and_default_endpoint(sdk: IoTOperationsMgmtClient, s
 def test_list_pages(sdk: IoTOperationsMgmtClient, scope: Scope, http) -> None:  # type: ignore[no-untyped-def]
     for i in range(7):
         sdk.registry_endpoint.begin_create_or_update(
-            scope.rg, scope.instance, f"page-{i:02d}", _resource(scope, "x.azurecr.io", METHODS["Anonymous"])
+            scope.rg,
+            scope.instance,
+            f"page-{i:02d}",
+            _resource(scope, "x.azurecr.io", METHODS["Anonymous"]),
         ).result()
     # Ask the server for small pages; the SDK follows nextLink (and keeps $top/$skipToken).
     first = http.get(
@@ -141,14 +154,19 @@ def test_list_pages(sdk: IoTOperationsMgmtClient, scope: Scope, http) -> None:  
         continuation_token=first["nextLink"]
     )
     rest = [e.name for page in pages for e in page]
-    assert [e["name"] for e in first["value"]] + rest == ["default"] + [f"page-{i:02d}" for i in range(7)]
+    assert [e["name"] for e in first["value"]] + rest == ["default"] + [
+        f"page-{i:02d}" for i in range(7)
+    ]
 
 
 def test_sdk_errors_carry_code_and_target(sdk: IoTOperationsMgmtClient, scope: Scope) -> None:
     ops = sdk.registry_endpoint
     with pytest.raises(HttpResponseError) as err:
         ops.begin_create_or_update(
-            scope.rg, scope.instance, "bad-host", _resource(scope, "https://x.azurecr.io", METHODS["Anonymous"])
+            scope.rg,
+            scope.instance,
+            "bad-host",
+            _resource(scope, "https://x.azurecr.io", METHODS["Anonymous"]),
         ).result()
     assert err.value.status_code == 400
     assert err.value.error.code == "InvalidHost"
@@ -161,16 +179,23 @@ def test_sdk_errors_carry_code_and_target(sdk: IoTOperationsMgmtClient, scope: S
         )
     )
     with pytest.raises(HttpResponseError) as err:
-        ops.begin_create_or_update(scope.rg, scope.instance, "bad-uami", _resource(scope, "x.io", bad_uami)).result()
+        ops.begin_create_or_update(
+            scope.rg, scope.instance, "bad-uami", _resource(scope, "x.io", bad_uami)
+        ).result()
     assert err.value.error.code == "InvalidGuid"
-    assert err.value.error.target == "properties.authentication.userAssignedManagedIdentitySettings.clientId"
+    assert (
+        err.value.error.target
+        == "properties.authentication.userAssignedManagedIdentitySettings.clientId"
+    )
 
     with pytest.raises(ResourceNotFoundError) as err:
         ops.get(scope.rg, scope.instance, "missing")
     assert err.value.error.code == "ResourceNotFound"
 
     with pytest.raises(ResourceNotFoundError) as err:
-        ops.begin_create_or_update(scope.rg, "no-such-instance", "ep1", _resource(scope, "x.io", METHODS["Anonymous"])).result()
+        ops.begin_create_or_update(
+            scope.rg, "no-such-instance", "ep1", _resource(scope, "x.io", METHODS["Anonymous"])
+        ).result()
     assert err.value.error.code == "ParentResourceNotFound"
 
     with pytest.raises(HttpResponseError) as err:
@@ -202,8 +227,11 @@ def test_one_instance_per_custom_location(sdk: IoTOperationsMgmtClient, scope: S
         sdk.instance.begin_create_or_update(
             scope.rg + "-b",
             "second",
-            m.InstanceResource(location="eastus", extended_location=scope.extended_location(),
-                               properties=m.InstanceProperties()),
+            m.InstanceResource(
+                location="eastus",
+                extended_location=scope.extended_location(),
+                properties=m.InstanceProperties(),
+            ),
         ).result()
     assert err.value.status_code == 409
     assert err.value.error.code == "CustomLocationInUse"

@@ -24,13 +24,19 @@ from cryptography.x509.oid import NameOID
 
 from iotops_registry import LocalIssuerCredential
 from tests.conftest import API_VERSION, Scope
-from tests.support.server import ServerProcess, create_pg_database, database_backend, drop_pg_database
+from tests.support.server import (
+    ServerProcess,
+    create_pg_database,
+    database_backend,
+    drop_pg_database,
+)
 
 
 def _client(srv: ServerProcess, token: str | None = None, base: str | None = None) -> httpx.Client:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=base or srv.arm, verify=ssl.create_default_context(cafile=srv.ca),
-                        headers=headers)
+    return httpx.Client(
+        base_url=base or srv.arm, verify=ssl.create_default_context(cafile=srv.ca), headers=headers
+    )
 
 
 def test_healthz_tls_and_files(server: ServerProcess) -> None:
@@ -51,7 +57,9 @@ def test_healthz_tls_and_files(server: ServerProcess) -> None:
     assert stat.S_IMODE((server.data_dir / "tls" / "ca-key.pem").stat().st_mode) == 0o600
 
 
-def test_openid_discovery_and_jwks(server: ServerProcess, credential: LocalIssuerCredential) -> None:
+def test_openid_discovery_and_jwks(
+    server: ServerProcess, credential: LocalIssuerCredential
+) -> None:
     issuer = server.endpoints["issuer"]
     with _client(server) as c:
         meta = c.get(issuer.removeprefix(server.arm) + "/.well-known/openid-configuration").json()
@@ -60,8 +68,13 @@ def test_openid_discovery_and_jwks(server: ServerProcess, credential: LocalIssue
     token = credential.mint("https://management.azure.com")
     header = jwt.get_unverified_header(token)
     key = next(k for k in keys if k["kid"] == header["kid"])
-    claims = jwt.decode(token, jwt.PyJWK(key).key, algorithms=["RS256"],
-                        audience="https://management.azure.com", issuer=issuer)
+    claims = jwt.decode(
+        token,
+        jwt.PyJWK(key).key,
+        algorithms=["RS256"],
+        audience="https://management.azure.com",
+        issuer=issuer,
+    )
     assert claims["tid"] == server.endpoints["tenant"]
 
 
@@ -70,19 +83,38 @@ def test_openapi_document(server: ServerProcess) -> None:
         doc = c.get("/openapi.json").json()
     assert doc["openapi"].startswith("3.")
     ops = {op["operationId"] for path in doc["paths"].values() for op in path.values()}
-    assert {"RegistryEndpoint_Get", "RegistryEndpoint_CreateOrReplace", "RegistryEndpoint_Delete",
-            "RegistryEndpoint_ListByInstanceResource", "Instance_CreateOrUpdate"} <= ops
+    assert {
+        "RegistryEndpoint_Get",
+        "RegistryEndpoint_CreateOrReplace",
+        "RegistryEndpoint_Delete",
+        "RegistryEndpoint_ListByInstanceResource",
+        "Instance_CreateOrUpdate",
+    } <= ops
     schemas = doc["components"]["schemas"]
-    for name in ("AnonymousAuthentication", "SystemAssignedManagedIdentityAuthentication",
-                 "UserAssignedManagedIdentityAuthentication", "ArtifactPullSecretAuthentication"):
+    for name in (
+        "AnonymousAuthentication",
+        "SystemAssignedManagedIdentityAuthentication",
+        "UserAssignedManagedIdentityAuthentication",
+        "ArtifactPullSecretAuthentication",
+    ):
         assert schemas[name]["additionalProperties"] is False
 
 
 def test_token_command(server: ServerProcess) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "iotops_registry", "token", "--data-dir", str(server.data_dir),
-         "--resource", "https://vault.azure.net"],
-        check=True, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "iotops_registry",
+            "token",
+            "--data-dir",
+            str(server.data_dir),
+            "--resource",
+            "https://vault.azure.net",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     claims = jwt.decode(out, options={"verify_signature": False})
     assert claims["aud"] == "https://vault.azure.net"
@@ -94,48 +126,80 @@ def _own_cert(tmp: Path) -> tuple[Path, Path, Path]:
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "user CA")])
     now = dt.datetime.now(dt.UTC)
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-          .public_key(ca_key.public_key()).serial_number(1)
-          .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(2)
-            .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName(
-                [x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(2)
+        .not_valid_before(now - dt.timedelta(hours=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
     paths = tmp / "user-ca.pem", tmp / "user-cert.pem", tmp / "user-key.pem"
     paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return paths
 
 
-def test_own_tls_certificate_and_trusted_issuer(tmp_path: Path, server: ServerProcess,
-                                               credential: LocalIssuerCredential) -> None:
+def test_own_tls_certificate_and_trusted_issuer(
+    tmp_path: Path, server: ServerProcess, credential: LocalIssuerCredential
+) -> None:
     user_ca, cert, key = _own_cert(tmp_path)
     # Server B trusts server A's issuer (found via OpenID discovery over A's HTTPS).
     other = ServerProcess(
         tmp_path / "b",
-        extra_args=["--tls-cert", str(cert), "--tls-key", str(key),
-                    "--trusted-issuer", server.endpoints["issuer"]],
+        extra_args=[
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+            "--trusted-issuer",
+            server.endpoints["issuer"],
+        ],
         env={"SSL_CERT_FILE": server.ca},
     ).start()
     try:
         with httpx.Client(verify=ssl.create_default_context(cafile=str(user_ca))) as c:
             assert c.get(other.arm + "/healthz").status_code == 200
-            path = f"/subscriptions/{other.subscription}/providers/Microsoft.IoTOperations/instances"
+            path = (
+                f"/subscriptions/{other.subscription}/providers/Microsoft.IoTOperations/instances"
+            )
             for token, status in (
                 (credential.mint("https://management.azure.com"), 200),  # A's issuer: trusted
                 (LocalIssuerCredential(other.data_dir).mint("https://management.azure.com"), 200),
                 (LocalIssuerCredential(server.data_dir).mint("https://vault.azure.net"), 401),
             ):
-                r = c.get(other.arm + path, params={"api-version": API_VERSION},
-                          headers={"Authorization": f"Bearer {token}"})
+                r = c.get(
+                    other.arm + path,
+                    params={"api-version": API_VERSION},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
                 assert r.status_code == status, r.text
         # The project's own CA does not vouch for the user's certificate.
         with pytest.raises(httpx.ConnectError), _client(other) as c:
@@ -147,8 +211,12 @@ def test_own_tls_certificate_and_trusted_issuer(tmp_path: Path, server: ServerPr
 def test_default_data_dir(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IOTOPS_")}
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
-    proc = subprocess.Popen([sys.executable, "-m", "iotops_registry", "serve", "--port", "0"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "iotops_registry", "serve", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         expected = tmp_path / "xdg" / "iotops" / "endpoints.json"
         for _ in range(600):
@@ -170,19 +238,28 @@ def test_acknowledged_write_survives_crash(tmp_path: Path, database_url: str | N
         sdk_cred = LocalIssuerCredential(srv.data_dir)
         from azure.mgmt.iotoperations import IoTOperationsMgmtClient
 
-        sdk = IoTOperationsMgmtClient(sdk_cred, srv.subscription, base_url=srv.arm,
-                                      connection_verify=srv.ca)
+        sdk = IoTOperationsMgmtClient(
+            sdk_cred, srv.subscription, base_url=srv.arm, connection_verify=srv.ca
+        )
         scope = Scope(sdk, srv.subscription)
-        body = {"properties": {"host": "durable.azurecr.io",
-                               "authentication": {"method": "Anonymous", "anonymousSettings": {}}}}
+        body = {
+            "properties": {
+                "host": "durable.azurecr.io",
+                "authentication": {"method": "Anonymous", "anonymousSettings": {}},
+            }
+        }
         with _client(srv, sdk_cred.mint("https://management.azure.com")) as c:
-            r = c.put(scope.endpoint_path("durable"), params={"api-version": API_VERSION}, json=body)
+            r = c.put(
+                scope.endpoint_path("durable"), params={"api-version": API_VERSION}, json=body
+            )
             assert r.status_code == 201
             etag = r.headers["etag"]
         sdk.close()
         srv.kill()  # SIGKILL right after the acknowledgement
         srv.start()
-        with _client(srv, LocalIssuerCredential(srv.data_dir).mint("https://management.azure.com")) as c:
+        with _client(
+            srv, LocalIssuerCredential(srv.data_dir).mint("https://management.azure.com")
+        ) as c:
             got = c.get(scope.endpoint_path("durable"), params={"api-version": API_VERSION})
         assert got.status_code == 200
         assert got.headers["etag"] == etag
@@ -193,17 +270,23 @@ def test_acknowledged_write_survives_crash(tmp_path: Path, database_url: str | N
             drop_pg_database(db)
 
 
-def test_concurrent_writers_are_serialised(scope: Scope, server: ServerProcess,
-                                          credential: LocalIssuerCredential) -> None:
+def test_concurrent_writers_are_serialised(
+    scope: Scope, server: ServerProcess, credential: LocalIssuerCredential
+) -> None:
     token = credential.mint("https://management.azure.com")
-    body = {"properties": {"host": "race.azurecr.io",
-                           "authentication": {"method": "Anonymous", "anonymousSettings": {}}}}
+    body = {
+        "properties": {
+            "host": "race.azurecr.io",
+            "authentication": {"method": "Anonymous", "anonymousSettings": {}},
+        }
+    }
     url = scope.endpoint_path("race")
 
     def create(_: int) -> int:
         with _client(server, token) as c:
-            return c.put(url, params={"api-version": API_VERSION}, json=body,
-                         headers={"If-None-Match": "*"}).status_code
+            return c.put(
+                url, params={"api-version": API_VERSION}, json=body, headers={"If-None-Match": "*"}
+            ).status_code
 
     with ThreadPoolExecutor(12) as pool:
         statuses = sorted(pool.map(create, range(12)))
@@ -215,8 +298,9 @@ def test_concurrent_writers_are_serialised(scope: Scope, server: ServerProcess,
     def update(i: int) -> int:
         changed = {"properties": {**body["properties"], "host": f"race{i}.azurecr.io"}}
         with _client(server, token) as c:
-            return c.put(url, params={"api-version": API_VERSION}, json=changed,
-                         headers={"If-Match": etag}).status_code
+            return c.put(
+                url, params={"api-version": API_VERSION}, json=changed, headers={"If-Match": etag}
+            ).status_code
 
     with ThreadPoolExecutor(12) as pool:
         statuses = sorted(pool.map(update, range(12)))

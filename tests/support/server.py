@@ -52,8 +52,17 @@ class ServerProcess:
     def start(self, timeout: float = 60.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "endpoints.json").unlink(missing_ok=True)
-        args = [sys.executable, "-m", "iotops_registry", "serve", "--data-dir", str(self.data_dir),
-                "--port", "0", *self.extra_args]
+        args = [
+            sys.executable,
+            "-m",
+            "iotops_registry",
+            "serve",
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            "0",
+            *self.extra_args,
+        ]
         if self.database_url:
             args += ["--database-url", self.database_url]
         env = {**os.environ, **self.env}

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from .arm import ArmApp
@@ -53,7 +53,7 @@ def create_app(ctx: ApiContext, *, baseline: bool = False) -> Any:
             return JSONResponse({"error": "invalid_tenant"}, status_code=404)
         return JSONResponse(issuer.jwks())
 
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         Route("/openapi.json", openapi),
         Route("/{tenant}/v2.0/.well-known/openid-configuration", openid_configuration),

@@ -64,7 +64,11 @@ def _route(path: str) -> _Route | None:
     sub = seg[1]
     if low[2:5] == ["providers", _PROVIDER, "instances"] and len(seg) == 5:
         return _Route("instances", sub, None)
-    if len(seg) < 7 or low[2] != "resourcegroups" or low[4:7] != ["providers", _PROVIDER, "instances"]:
+    if (
+        len(seg) < 7
+        or low[2] != "resourcegroups"
+        or low[4:7] != ["providers", _PROVIDER, "instances"]
+    ):
         return None
     rg = seg[3]
     rest = seg[7:]
@@ -108,7 +112,12 @@ class ArmApp:
         except ApiError as exc:
             response = error_response(exc)
         except Exception:  # a bug: log it with the request id, tell the client nothing more
-            log.exception("unhandled error in %s %s (request %s)", request.method, request.url.path, request_id)
+            log.exception(
+                "unhandled error in %s %s (request %s)",
+                request.method,
+                request.url.path,
+                request_id,
+            )
             response = error_response(
                 ApiError(
                     f"The server hit an internal error. Quote request id {request_id}.",
@@ -166,14 +175,19 @@ class ArmApp:
     def _check_scope(route: _Route) -> None:
         problem = rules.check_subscription(route.subscription)
         if problem:
-            raise InvalidRequestError(problem, code="InvalidSubscriptionId", target="subscriptionId")
+            raise InvalidRequestError(
+                problem, code="InvalidSubscriptionId", target="subscriptionId"
+            )
         if route.resource_group is not None:
             problem = rules.check_resource_group(route.resource_group)
             if problem:
                 raise InvalidRequestError(
                     problem, code="InvalidResourceGroupName", target="resourceGroupName"
                 )
-        for value, target in ((route.instance, "instanceName"), (route.name, "registryEndpointName")):
+        for value, target in (
+            (route.instance, "instanceName"),
+            (route.name, "registryEndpointName"),
+        ):
             if value is not None:
                 problem = rules.check_resource_name(value)
                 if problem:
@@ -187,7 +201,11 @@ class ArmApp:
                 f"The request body is larger than the limit of {limit} bytes."
             )
         ctype = request.headers.get("content-type", "application/json").split(";")[0].strip()
-        if ctype and ctype.lower() not in ("application/json", "text/json") and not ctype.endswith("+json"):
+        if (
+            ctype
+            and ctype.lower() not in ("application/json", "text/json")
+            and not ctype.endswith("+json")
+        ):
             raise ApiError(
                 f"Unsupported content type '{ctype[:60]}'; send application/json.",
                 code="UnsupportedMediaType",
@@ -288,7 +306,11 @@ class ArmApp:
     async def _instance_patch(self, request: Request, route: _Route, p: Principal) -> Response:
         body = await self._body(request)
         result = await run_in_threadpool(
-            self.ctx.instances.patch, self._instance_key(route), body, p, self._preconditions(request)
+            self.ctx.instances.patch,
+            self._instance_key(route),
+            body,
+            p,
+            self._preconditions(request),
         )
         return self._written(result)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from ..security import LocalIssuer, TokenVerifier
 from ..services import InstanceService, RegistryEndpointService
 
-__all__ = ["ApiContext", "SUPPORTED_API_VERSIONS"]
+__all__ = ["SUPPORTED_API_VERSIONS", "ApiContext"]
 
 # 2025-10-01, 2026-03-01 and 2026-07-01 share one registry endpoint shape.
 SUPPORTED_API_VERSIONS = ("2025-10-01", "2026-03-01", "2026-07-01")

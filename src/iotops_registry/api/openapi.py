@@ -13,7 +13,10 @@ from .context import SUPPORTED_API_VERSIONS
 
 __all__ = ["openapi_document"]
 
-_P = "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.IoTOperations"
+_P = (
+    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
+    "/providers/Microsoft.IoTOperations"
+)
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -97,7 +100,7 @@ def openapi_document() -> dict[str, Any]:
     }
     ep = f"{_P}/instances/{{instanceName}}/registryEndpoints"
     inst = f"{_P}/instances"
-    sec = [{"bearer": []}]
+    sec: list[dict[str, list[str]]] = [{"bearer": []}]
     paths: dict[str, Any] = {
         "/subscriptions/{subscriptionId}/providers/Microsoft.IoTOperations/instances": {
             "get": {
@@ -200,6 +203,8 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
         },
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 import uuid
@@ -100,6 +101,9 @@ def _azure_identity_token() -> str:
     from azure.core.exceptions import ClientAuthenticationError
     from azure.identity import DefaultAzureCredential
 
+    # The chained credential logs every failed attempt as a warning; the error below says
+    # what to do in one line instead.
+    logging.getLogger("azure.identity").addHandler(logging.NullHandler())
     try:
         with DefaultAzureCredential() as cred:
             return cred.get_token(f"{ARM_RESOURCE}/.default").token
@@ -166,9 +170,12 @@ def _tls_context(ca_file: str | None) -> ssl.SSLContext:
         raise CliError(f"Cannot use the CA file '{ca_file}': {reason}.") from None
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    u = httpx.URL(url)
-    return u.scheme, u.host, u.port or (443 if u.scheme == "https" else None)
+def _same_origin(url: str, base: str) -> bool:
+    try:
+        a, b = httpx.URL(url), httpx.URL(base)
+    except httpx.InvalidURL:
+        return False
+    return (a.scheme, a.host, a.port or 443) == (b.scheme, b.host, b.port or 443)
 
 
 def _transport_message(exc: Exception, target: Target) -> str:
@@ -182,9 +189,9 @@ def _transport_message(exc: Exception, target: Target) -> str:
             f"TLS certificate verification failed for {target.base_url}: {reason}. "
             "Pass --ca-file with the CA bundle that signed the server's certificate."
         )
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
     if isinstance(cause, ssl.SSLError):
-        return f"TLS handshake with {target.base_url} failed: {text}"
+        return f"TLS handshake with {target.base_url} failed: {text}."
     if isinstance(exc, httpx.TimeoutException):
         return f"The request to {target.base_url} timed out ({type(exc).__name__})."
     hint = " Is `iotops serve` still running?" if target.embedded else ""
@@ -195,7 +202,12 @@ class ArmClient:
     """Sends ARM requests with the bearer token, ``api-version`` and ``CommandName``."""
 
     def __init__(
-        self, target: Target, command_name: str, *, timeout: float = 60.0
+        self,
+        target: Target,
+        command_name: str,
+        *,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,  # tests: a fake server
     ) -> None:
         self.target = target
         self.subscription = target.subscription
@@ -203,6 +215,7 @@ class ArmClient:
         self._http = httpx.Client(
             base_url=target.base_url,
             verify=_tls_context(target.ca_file),
+            transport=transport,
             timeout=timeout,
             headers={
                 "CommandName": command_name,
@@ -286,7 +299,7 @@ class ArmClient:
             link = body.get("nextLink")
             if not link:
                 return items
-            if not isinstance(link, str) or _origin(link) != _origin(self.target.base_url):
+            if not isinstance(link, str) or not _same_origin(link, self.target.base_url):
                 # Never send the bearer token anywhere but the server we were pointed at.
                 raise CliError(f"Refusing to follow a nextLink to another origin: {link!r:.200}")
             if link in seen:

@@ -18,7 +18,7 @@ class CliError(click.ClickException):
 
     def show(self, file: IO[Any] | None = None) -> None:
         for line in self.format_lines():
-            click.echo(line, file=file or click.get_text_stream("stderr"))
+            click.echo(line, file=file, err=file is None)
 
 
 @dataclass(frozen=True)

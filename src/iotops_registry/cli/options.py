@@ -131,7 +131,8 @@ class GreedyOption(click.Option):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("metavar", "NAME ...")
-        super().__init__(*args, type=_ValueList(), **kwargs)
+        kwargs["type"] = click.UNPROCESSED  # the tuple from _consume(), as it is
+        super().__init__(*args, **kwargs)
 
     def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
         # nargs=0: the parser itself takes no value (an "--opt=a" value is pushed back onto
@@ -151,12 +152,3 @@ class GreedyOption(click.Option):
             values.append(state.rargs.pop(0))
         state.opts[dest] = tuple(values)
         state.order.append(self)
-
-
-class _ValueList(click.ParamType):
-    name = "list"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, (tuple, list)):
-            return tuple(str(v) for v in value)
-        return (str(value),)  # a default or an environment variable

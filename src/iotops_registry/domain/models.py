@@ -266,7 +266,9 @@ def _target(loc: tuple[Any, ...], prefix: str) -> str:
         # Discriminated unions add the tag value to the location; it is not a property.
         is_tag = previous in _TAG_PARENTS and item in AUTH_METHODS
         is_tag = is_tag or (
-            isinstance(previous, int) and item in SIGNING_KEY_TYPES and i > 1
+            isinstance(previous, int)
+            and item in SIGNING_KEY_TYPES
+            and i > 1
             and loc[i - 2] == "codeSigningCas"
         )
         if not is_tag:

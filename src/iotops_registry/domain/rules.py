@@ -26,7 +26,9 @@ __all__ = [
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
 _NAME_RE = re.compile(NAME_PATTERN)
-_GUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_GUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 _RG_RE = re.compile(r"^[-\w._()]+$")
 _LABEL_RE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 # OCI distribution-spec repository path component.
@@ -118,8 +120,7 @@ def check_host(value: str) -> str | None:
     if "://" in value:
         scheme, _, rest = value.partition("://")
         return (
-            f"The host must not include a scheme. Drop '{scheme}://' and use "
-            f"'{rest.rstrip('/')}'."
+            f"The host must not include a scheme. Drop '{scheme}://' and use '{rest.rstrip('/')}'."
         )
     if not HOST_MIN <= len(value) <= HOST_MAX:
         return f"The host must be {HOST_MIN} to {HOST_MAX} characters long."

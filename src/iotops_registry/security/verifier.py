@@ -124,9 +124,7 @@ class TokenVerifier:
 
     def _fail(self, code: str, message: str) -> AuthenticationError:
         challenge = f'Bearer authorization_uri="{self.realm}", error="invalid_token"'
-        return AuthenticationError(
-            message, code=code, headers={"WWW-Authenticate": challenge}
-        )
+        return AuthenticationError(message, code=code, headers={"WWW-Authenticate": challenge})
 
     def missing(self) -> AuthenticationError:
         challenge = f'Bearer authorization_uri="{self.realm}"'

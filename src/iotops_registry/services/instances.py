@@ -28,8 +28,8 @@ from .common import (
     retry_on_conflict,
     system_data,
 )
-from .endpoints import default_endpoint_document
 from .echo import strip_echoed_identity
+from .endpoints import default_endpoint_document
 
 __all__ = ["InstanceService", "instance_not_found"]
 
@@ -61,7 +61,9 @@ class InstanceService:
         limit = top or DEFAULT_PAGE_SIZE
         after = decode_skip_token(skip)
         if after is not None and (
-            not isinstance(after, list) or len(after) != 2 or not all(isinstance(a, str) for a in after)
+            not isinstance(after, list)
+            or len(after) != 2
+            or not all(isinstance(a, str) for a in after)
         ):
             decode_skip_token("!")  # raises the standard error
         rg_key = resource_group.lower() if resource_group is not None else None
@@ -112,8 +114,12 @@ class InstanceService:
                     _location_free(w.instance_on_location(body.extendedLocation.name))
                     w.ensure_resource_group(key.sub_key, key.resource_group, now)
                     pk = w.insert_instance(
-                        key.sub_key, key.rg_key, key.instance, body.extendedLocation.name,
-                        etag, document,
+                        key.sub_key,
+                        key.rg_key,
+                        key.instance,
+                        body.extendedLocation.name,
+                        etag,
+                        document,
                     )
                     # IoT Operations always gives a new instance its MCR endpoint.
                     ep_key = RegistryEndpointKey(key, "default")
@@ -172,8 +178,7 @@ def _location_free(holder: tuple[str, str, str] | None) -> None:
 def _immutable(previous: dict[str, Any], body: InstanceBody) -> None:
     if previous["location"].lower() != body.location.lower():
         raise ValidationError(
-            f"The location of an existing instance cannot change "
-            f"(it is '{previous['location']}').",
+            f"The location of an existing instance cannot change (it is '{previous['location']}').",
             code="PropertyChangeNotAllowed",
             target="location",
         )

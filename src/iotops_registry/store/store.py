@@ -19,7 +19,17 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    delete,
+    event,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -62,7 +72,10 @@ class _Reader:
         self, sub: str, rg_key: str | None, after: tuple[str, str] | None, limit: int
     ) -> list[Row]:
         q = select(
-            instances.c.pk, instances.c.rg_key, instances.c.name, instances.c.etag,
+            instances.c.pk,
+            instances.c.rg_key,
+            instances.c.name,
+            instances.c.etag,
             instances.c.document,
         ).where(instances.c.subscription_id == sub)
         if rg_key is not None:
@@ -73,14 +86,14 @@ class _Reader:
                 | ((instances.c.rg_key == after[0]) & (instances.c.name > after[1]))
             )
         q = q.order_by(instances.c.rg_key, instances.c.name).limit(limit)
-        return [
-            Row(r.pk, f"{r.rg_key}/{r.name}", r.etag, r.document) for r in self.conn.execute(q)
-        ]
+        return [Row(r.pk, f"{r.rg_key}/{r.name}", r.etag, r.document) for r in self.conn.execute(q)]
 
     def get_endpoint(self, sub: str, rg_key: str, instance: str, name: str) -> Row | None:
         r = self.conn.execute(
             select(
-                registry_endpoints.c.pk, registry_endpoints.c.name, registry_endpoints.c.etag,
+                registry_endpoints.c.pk,
+                registry_endpoints.c.name,
+                registry_endpoints.c.etag,
                 registry_endpoints.c.document,
             )
             .join(instances, instances.c.pk == registry_endpoints.c.instance_pk)
@@ -95,7 +108,9 @@ class _Reader:
 
     def list_endpoints(self, instance_pk: int, after: str | None, limit: int) -> list[Row]:
         q = select(
-            registry_endpoints.c.pk, registry_endpoints.c.name, registry_endpoints.c.etag,
+            registry_endpoints.c.pk,
+            registry_endpoints.c.name,
+            registry_endpoints.c.etag,
             registry_endpoints.c.document,
         ).where(registry_endpoints.c.instance_pk == instance_pk)
         if after is not None:
@@ -106,7 +121,9 @@ class _Reader:
     def endpoint_in_instance(self, instance_pk: int, name: str) -> Row | None:
         r = self.conn.execute(
             select(
-                registry_endpoints.c.pk, registry_endpoints.c.name, registry_endpoints.c.etag,
+                registry_endpoints.c.pk,
+                registry_endpoints.c.name,
+                registry_endpoints.c.etag,
                 registry_endpoints.c.document,
             ).where(
                 registry_endpoints.c.instance_pk == instance_pk,
@@ -118,9 +135,7 @@ class _Reader:
 
 class _Writer(_Reader):
     def lock_instance(self, sub: str, rg_key: str, name: str) -> Row | None:
-        q = select(
-            instances.c.pk, instances.c.name, instances.c.etag, instances.c.document
-        ).where(
+        q = select(instances.c.pk, instances.c.name, instances.c.etag, instances.c.document).where(
             instances.c.subscription_id == sub,
             instances.c.rg_key == rg_key,
             instances.c.name == name,
@@ -161,8 +176,12 @@ class _Writer(_Reader):
             res = self.conn.execute(
                 insert(instances)
                 .values(
-                    subscription_id=sub, rg_key=rg_key, name=name,
-                    custom_location=custom_location.lower(), etag=etag, document=document,
+                    subscription_id=sub,
+                    rg_key=rg_key,
+                    name=name,
+                    custom_location=custom_location.lower(),
+                    etag=etag,
+                    document=document,
                 )
                 .returning(instances.c.pk)
             )
@@ -259,8 +278,7 @@ class Store:
         except OperationalError as exc:
             engine.dispose()
             raise ConfigurationError(
-                f"cannot open database {parsed.render_as_string(hide_password=True)}: "
-                f"{exc.orig}"
+                f"cannot open database {parsed.render_as_string(hide_password=True)}: {exc.orig}"
             ) from None
         return store
 

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install everything the tests need and run the whole suite: lint, types, then the tests on
+# SQLite and again on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXTRAS=test scripts/install.sh
+scripts/ensure-postgres.sh
+
+export PYTHONDONTWRITEBYTECODE=1
+echo "== ruff"
+.venv/bin/ruff check src tests benchmarks
+echo "== mypy"
+.venv/bin/mypy
+WORKERS="${PYTEST_WORKERS:-2}"
+echo "== pytest (SQLite)"
+IOTOPS_TEST_DATABASE=sqlite .venv/bin/pytest -n "$WORKERS" -q "$@"
+echo "== pytest (PostgreSQL)"
+IOTOPS_TEST_DATABASE=postgresql .venv/bin/pytest -n "$WORKERS" -q "$@"
