@@ -88,7 +88,7 @@ def test_public_api() -> None:
         "server",
         "services",
         "store",
-        "annotations",
+        "annotations", "Any", "TYPE_CHECKING", "authn", "keyvault", "vault",
     }
     assert public <= set(iotops_registry.__all__)
 

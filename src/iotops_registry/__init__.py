@@ -5,6 +5,8 @@ The public library surface. Everything else is an implementation detail.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .errors import (
     ApiError,
@@ -18,7 +20,9 @@ from .errors import (
     PreconditionFailedError,
     ValidationError,
 )
-from .security import LocalIssuerCredential
+
+if TYPE_CHECKING:
+    from .security import LocalIssuerCredential
 
 __all__ = [
     "ApiError",
@@ -34,3 +38,13 @@ __all__ = [
     "ValidationError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported lazily: it pulls in cryptography and azure-core, which every CLI start
+    # would otherwise pay for.
+    if name == "LocalIssuerCredential":
+        from .security import LocalIssuerCredential
+
+        return LocalIssuerCredential
+    raise AttributeError(f"module 'iotops_registry' has no attribute {name!r}")

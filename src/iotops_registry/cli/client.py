@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import ssl
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,14 @@ API_VERSION = "2026-07-01"
 ARM_RESOURCE = "https://management.azure.com"
 ENV_TOKEN = "IOTOPS_TOKEN"
 _PROVIDER = "Microsoft.IoTOperations"
+
+
+_WARNING = re.compile(r'\d{3} \S+ "((?:[^"\\]|\\.)*)"')
+
+
+def server_warnings(values: list[str]) -> list[str]:
+    """The texts of RFC 7234 ``Warning`` headers (``299 agent "text"``)."""
+    return [m.group(1) for value in values for m in _WARNING.finditer(value)]
 
 
 # --- resource paths ---------------------------------------------------------------------------
@@ -130,13 +139,15 @@ def _local_token(data_dir: DataDir) -> Callable[[], str]:
 def resolve_target(conn: ConnectionOptions) -> Target:
     """Turn the connection options into a server, trust anchor, subscription and token."""
     ca_file = str(conn.ca_file) if conn.ca_file else None
-    env_token = _env_token()
     if conn.server:
         base = _require_https(conn.server, "--server")
         if not conn.subscription:
             raise CliError("--subscription (or $IOTOPS_SUBSCRIPTION) is required with --server.")
+        env_token = _env_token()
         token = (lambda: env_token) if env_token else _azure_identity_token
         return Target(base, ca_file, conn.subscription, token)
+    # A data directory always uses its own issuer: a $IOTOPS_TOKEN meant for a remote
+    # server would only be refused here.
     data_dir = DataDir(conn.data_dir)
     try:
         endpoints = data_dir.read_endpoints()
@@ -148,8 +159,7 @@ def resolve_target(conn: ConnectionOptions) -> Target:
     except (KeyError, ValueError, OSError) as exc:
         raise CliError(f"{data_dir.endpoints_path} is unreadable: {exc}") from None
     base = _require_https(base, f"The server URL in {data_dir.endpoints_path}")
-    token = (lambda: env_token) if env_token else _local_token(data_dir)
-    return Target(base, ca_file, subscription, token, embedded=True)
+    return Target(base, ca_file, subscription, _local_token(data_dir), embedded=True)
 
 
 # --- requests ---------------------------------------------------------------------------------
@@ -257,9 +267,8 @@ class ArmClient:
             resp = self._http.request(method, url, params=query, json=body, headers=all_headers)
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise CliError(_transport_message(exc, self.target)) from None
-        warning = resp.headers.get("x-ms-warning")
-        if warning:
-            click.echo(f"WARNING: {warning}", err=True)
+        for text in server_warnings(resp.headers.get_list("warning")):
+            click.echo(f"WARNING: {text}", err=True)
         data = _json(resp)
         if resp.status_code >= 400:
             raise ArmError.from_body(resp.status_code, resp.reason_phrase, data)

@@ -89,6 +89,15 @@ def _infer(provided: Sequence[str]) -> str:
     return "SystemAssignedManagedIdentity"
 
 
+def _canonical(auth_type: str) -> str:
+    for known in AUTH_TYPES:
+        if known.lower() == auth_type.lower():
+            return known
+    raise CliError(
+        f"'{auth_type}' is not an authentication type. Use one of: {', '.join(AUTH_TYPES)}."
+    )
+
+
 def _flags(names: Sequence[str]) -> str:
     return ", ".join(_PARAMS[n][0] for n in names)
 
@@ -102,8 +111,10 @@ def build_authentication(p: AuthParams) -> dict[str, Any]:
                 "The --no-auth parameter cannot be used with other authentication parameters."
             )
         method = "Anonymous"
+    elif p.auth_type is not None:
+        method = _canonical(p.auth_type)
     else:
-        method = p.auth_type or _infer(provided)
+        method = _infer(provided)
     allowed = set(_REQUIRED[method]) | set(_OPTIONAL[method])
     improper = [n for n in provided if n not in allowed]
     if improper:

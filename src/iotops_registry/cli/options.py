@@ -20,6 +20,7 @@ __all__ = [
     "bundle",
     "connection_options",
     "data_dir_option",
+    "jmespath_problem",
     "output_options",
 ]
 
