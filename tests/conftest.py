@@ -10,6 +10,7 @@ import ssl
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -124,6 +125,22 @@ class Scope:
 @pytest.fixture
 def scope(sdk: IoTOperationsMgmtClient, server: ServerProcess) -> Scope:
     return Scope(sdk, server.subscription)
+
+
+@pytest.fixture
+def resolver(server: ServerProcess, database_url: str | None) -> Iterator[Any]:
+    """A credential resolver in this process, reading the server's store and its vault."""
+    from iotops_registry.keyvault import KeyVaultSecrets
+    from iotops_registry.services import PullSecretResolver
+    from iotops_registry.store import Store
+
+    store = Store.open(database_url or f"sqlite:///{server.data_dir / 'registry.db'}")
+    vault = KeyVaultSecrets(
+        server.endpoints["vault"], LocalIssuerCredential(server.data_dir), ca_file=server.ca
+    )
+    yield PullSecretResolver(store, vault, ttl=0)
+    vault.close()
+    store.close()
 
 
 @pytest.fixture(scope="session")

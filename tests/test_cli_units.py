@@ -11,7 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from iotops_registry.cli import cli, instance, registry
+from iotops_registry.cli import cli, registry
 from iotops_registry.cli.client import ArmClient, Target
 from iotops_registry.cli.endpoint_body import (
     AUTH_TYPES,
@@ -40,24 +40,45 @@ def test_wire_names_match_the_domain() -> None:
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        (AuthParams(), {"method": "SystemAssignedManagedIdentity",
-                        "systemAssignedManagedIdentitySettings": {}}),
+        (
+            AuthParams(),
+            {
+                "method": "SystemAssignedManagedIdentity",
+                "systemAssignedManagedIdentitySettings": {},
+            },
+        ),
         (AuthParams(no_auth=True), {"method": "Anonymous", "anonymousSettings": {}}),
-        (AuthParams(secret_ref="s"), {"method": "ArtifactPullSecret",
-                                      "artifactPullSecretSettings": {"secretRef": "s"}}),
-        (AuthParams(audience="https://a/"), {"method": "SystemAssignedManagedIdentity",
-                                             "systemAssignedManagedIdentitySettings":
-                                                 {"audience": "https://a/"}}),
-        (AuthParams(client_id=GUID, tenant_id=GUID),
-         {"method": "UserAssignedManagedIdentity",
-          "userAssignedManagedIdentitySettings": {"clientId": GUID, "tenantId": GUID}}),
-        (AuthParams(auth_type="SystemAssignedManagedIdentity"),
-         {"method": "SystemAssignedManagedIdentity",
-          "systemAssignedManagedIdentitySettings": {}}),
+        (
+            AuthParams(secret_ref="s"),
+            {"method": "ArtifactPullSecret", "artifactPullSecretSettings": {"secretRef": "s"}},
+        ),
+        (
+            AuthParams(audience="https://a/"),
+            {
+                "method": "SystemAssignedManagedIdentity",
+                "systemAssignedManagedIdentitySettings": {"audience": "https://a/"},
+            },
+        ),
+        (
+            AuthParams(client_id=GUID, tenant_id=GUID),
+            {
+                "method": "UserAssignedManagedIdentity",
+                "userAssignedManagedIdentitySettings": {"clientId": GUID, "tenantId": GUID},
+            },
+        ),
+        (
+            AuthParams(auth_type="SystemAssignedManagedIdentity"),
+            {
+                "method": "SystemAssignedManagedIdentity",
+                "systemAssignedManagedIdentitySettings": {},
+            },
+        ),
         (AuthParams(auth_type="anonymous"), {"method": "Anonymous", "anonymousSettings": {}}),
         # An empty value counts as given; the server says what is wrong with it.
-        (AuthParams(secret_ref=""), {"method": "ArtifactPullSecret",
-                                     "artifactPullSecretSettings": {"secretRef": ""}}),
+        (
+            AuthParams(secret_ref=""),
+            {"method": "ArtifactPullSecret", "artifactPullSecretSettings": {"secretRef": ""}},
+        ),
     ],
 )
 def test_inference(params: AuthParams, expected: dict[str, Any]) -> None:
@@ -67,25 +88,39 @@ def test_inference(params: AuthParams, expected: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        (AuthParams(scope="x/.default"),
-         "Authentication type 'UserAssignedManagedIdentity' requires the following "
-         "parameters: --client-id, --tenant-id"),
-        (AuthParams(secret_ref="s", audience="https://a/", scope="x"),
-         "Parameters --audience, --scope are not compatible with authentication type "
-         "'ArtifactPullSecret'."),
-        (AuthParams(auth_type="SystemAssignedManagedIdentity", client_id=GUID),
-         "Parameters --client-id are not compatible with authentication type "
-         "'SystemAssignedManagedIdentity'."),
-        (AuthParams(auth_type="UserAssignedManagedIdentity"),
-         "Authentication type 'UserAssignedManagedIdentity' requires the following "
-         "parameters: --client-id, --tenant-id"),
-        (AuthParams(no_auth=True, auth_type="Anonymous"),
-         "The --no-auth parameter cannot be used with other authentication parameters."),
-        (AuthParams(no_auth=True, secret_ref="s"),
-         "The --no-auth parameter cannot be used with other authentication parameters."),
-        (AuthParams(auth_type="Basic"),
-         "'Basic' is not an authentication type. Use one of: Anonymous, ArtifactPullSecret, "
-         "SystemAssignedManagedIdentity, UserAssignedManagedIdentity."),
+        (
+            AuthParams(scope="x/.default"),
+            "Authentication type 'UserAssignedManagedIdentity' requires the following "
+            "parameters: --client-id, --tenant-id",
+        ),
+        (
+            AuthParams(secret_ref="s", audience="https://a/", scope="x"),
+            "Parameters --audience, --scope are not compatible with authentication type "
+            "'ArtifactPullSecret'.",
+        ),
+        (
+            AuthParams(auth_type="SystemAssignedManagedIdentity", client_id=GUID),
+            "Parameters --client-id are not compatible with authentication type "
+            "'SystemAssignedManagedIdentity'.",
+        ),
+        (
+            AuthParams(auth_type="UserAssignedManagedIdentity"),
+            "Authentication type 'UserAssignedManagedIdentity' requires the following "
+            "parameters: --client-id, --tenant-id",
+        ),
+        (
+            AuthParams(no_auth=True, auth_type="Anonymous"),
+            "The --no-auth parameter cannot be used with other authentication parameters.",
+        ),
+        (
+            AuthParams(no_auth=True, secret_ref="s"),
+            "The --no-auth parameter cannot be used with other authentication parameters.",
+        ),
+        (
+            AuthParams(auth_type="Basic"),
+            "'Basic' is not an authentication type. Use one of: Anonymous, ArtifactPullSecret, "
+            "SystemAssignedManagedIdentity, UserAssignedManagedIdentity.",
+        ),
     ],
 )
 def test_inference_errors(params: AuthParams, message: str) -> None:
@@ -98,7 +133,7 @@ def test_inference_errors(params: AuthParams, message: str) -> None:
 
 DOC: dict[str, Any] = {
     "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.IoTOperations/instances/i/"
-          "registryEndpoints/e",
+    "registryEndpoints/e",
     "name": "e",
     "type": "Microsoft.IoTOperations/instances/registryEndpoints",
     "extendedLocation": {"name": "cl", "type": "CustomLocation"},
@@ -180,21 +215,34 @@ def test_greedy_option(args: list[str], refs: list[str] | None, other: str | Non
     assert parsed["refs"] == refs and parsed["other"] == other
 
 
+def _walk(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
+    found = [(path, command)]
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            found += _walk(sub, f"{path} {name}")
+    return found
+
+
 def test_every_command_and_option_has_help() -> None:
-    groups = [instance.instance, registry.registry]
-    for group in groups:
-        assert group.help
-        for name, command in group.commands.items():
-            assert command.help, name
-            for param in command.params:
-                if isinstance(param, click.Option) and param.name != "help":
-                    assert param.help, f"{group.name} {name} {param.name}"
-    assert cli.help
+    commands = _walk(cli, "iotops")
+    assert {
+        "iotops registry create",
+        "iotops secretsync set",
+        "iotops secret set",
+        "iotops instance create",
+        "iotops serve",
+        "iotops token",
+    } <= {p for p, _ in commands}
+    for path, command in commands:
+        assert command.help, path
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name != "help" and not param.hidden:
+                assert param.help, f"{path} {param.name}"
 
 
 def test_usage_errors_exit_2() -> None:
     runner = CliRunner()
-    group = registry.registry
+    group = registry
     result = runner.invoke(group, ["create", "-n", "a", "-i", "b", "-g", "c"])
     assert result.exit_code == 2 and "Missing option '--host'" in result.output
     result = runner.invoke(group, ["show", "-n", "a", "-i", "b", "-g", "c", "--query", "[?a=="])
@@ -222,8 +270,11 @@ def test_json_yaml_none() -> None:
 
 
 def test_table_prints_values_literally() -> None:
-    doc = {"name": "[bold]x[/bold]", "id": "/subscriptions/s/resourceGroups/My-RG/providers/p",
-           "properties": {"host": "h.io", "authentication": {"method": "Anonymous"}}}
+    doc = {
+        "name": "[bold]x[/bold]",
+        "id": "/subscriptions/s/resourceGroups/My-RG/providers/p",
+        "properties": {"host": "h.io", "authentication": {"method": "Anonymous"}},
+    }
     lines = render(doc, OutputOptions("table"), REGISTRY_COLUMNS).splitlines()
     assert lines[0].split() == [c for c, _ in REGISTRY_COLUMNS]
     assert lines[2].split() == ["[bold]x[/bold]", "h.io", "Anonymous", "My-RG"]
@@ -280,10 +331,19 @@ def test_client_errors() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/html":
             return httpx.Response(502, text="<html>bad gateway</html>")
-        return httpx.Response(400, json={"error": {
-            "code": "InvalidX", "message": "X is bad.", "target": "properties.x",
-            "details": [{"code": "InvalidY", "message": "Y too.", "target": "properties.y"}],
-        }})
+        return httpx.Response(
+            400,
+            json={
+                "error": {
+                    "code": "InvalidX",
+                    "message": "X is bad.",
+                    "target": "properties.x",
+                    "details": [
+                        {"code": "InvalidY", "message": "Y too.", "target": "properties.y"}
+                    ],
+                }
+            },
+        )
 
     with _client(handler) as c:
         with pytest.raises(ArmError) as err:
@@ -306,6 +366,4 @@ def test_client_network_error_is_one_line() -> None:
 
     with _client(handler) as c, pytest.raises(CliError) as err:
         c.get("/x")
-    assert err.value.message == (
-        f"Cannot connect to {BASE}: [Errno 111] Connection refused."
-    )
+    assert err.value.message == (f"Cannot connect to {BASE}: [Errno 111] Connection refused.")

@@ -201,9 +201,12 @@ def test_own_tls_certificate_and_trusted_issuer(
                     headers={"Authorization": f"Bearer {token}"},
                 )
                 assert r.status_code == status, r.text
-        # The project's own CA does not vouch for the user's certificate.
-        with pytest.raises(httpx.ConnectError), _client(other) as c:
-            c.get("/healthz")
+        # endpoints.json names no CA: clients use their own trust for the user's certificate,
+        # and the project's CA does not vouch for it.
+        assert other.endpoints["ca"] is None
+        own_ca = ssl.create_default_context(cafile=str(other.data_dir / "tls" / "ca.pem"))
+        with pytest.raises(httpx.ConnectError), httpx.Client(verify=own_ca) as c:
+            c.get(other.arm + "/healthz")
     finally:
         other.stop()
 

@@ -4,10 +4,12 @@
 
     IotopsError
     ├── ConfigurationError          bad settings, unreadable data dir, wrong key material
-    └── ApiError                    carries an ARM error: status, code, message, target, details
+    └── ApiError                    an error body: status, code, message, target, details,
+        │                           inner code (Key Vault's ``innererror``)
         ├── InvalidRequestError     400  (malformed body, bad api-version, unknown property ...)
         │   └── ValidationError     400  a property value breaks a rule; ``target`` names it
         ├── AuthenticationError     401  missing or unacceptable bearer token
+        ├── ForbiddenError          403  authenticated, but the operation is not allowed
         ├── NotFoundError           404
         ├── ConflictError           409
         ├── PreconditionFailedError 412  If-Match / If-None-Match did not hold
@@ -27,6 +29,7 @@ __all__ = [
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
+    "ForbiddenError",
     "InvalidRequestError",
     "IotopsError",
     "NotFoundError",
@@ -45,7 +48,10 @@ class ConfigurationError(IotopsError):
 
 
 class ApiError(IotopsError):
-    """An error with an ARM error body: ``{"error": {"code", "message", "target", "details"}}``."""
+    """An error with an ARM error body: ``{"error": {"code", "message", "target", "details"}}``.
+
+    ``inner_code`` adds Key Vault's ``"innererror": {"code": ...}`` to the body.
+    """
 
     status: int = 500
     default_code: str = "InternalServerError"
@@ -59,6 +65,7 @@ class ApiError(IotopsError):
         details: Sequence[ApiError] = (),
         status: int | None = None,
         headers: dict[str, str] | None = None,
+        inner_code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -68,6 +75,7 @@ class ApiError(IotopsError):
         if status is not None:
             self.status = status
         self.headers = dict(headers or {})
+        self.inner_code = inner_code
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -75,6 +83,8 @@ class ApiError(IotopsError):
             body["target"] = self.target
         if self.details:
             body["details"] = [d.to_dict() for d in self.details]
+        if self.inner_code:
+            body["innererror"] = {"code": self.inner_code}
         return body
 
     def envelope(self) -> dict[str, Any]:
@@ -99,6 +109,11 @@ class ValidationError(InvalidRequestError):
 class AuthenticationError(ApiError):
     status = 401
     default_code = "AuthenticationFailed"
+
+
+class ForbiddenError(ApiError):
+    status = 403
+    default_code = "Forbidden"
 
 
 class NotFoundError(ApiError):

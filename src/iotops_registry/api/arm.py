@@ -38,7 +38,8 @@ from ..security import Principal
 from ..services import Page, Preconditions, WriteResult
 from ..services.common import MAX_PAGE_SIZE
 from .context import SUPPORTED_API_VERSIONS, ApiContext
-from .responses import error_response, json_text_response
+from .responses import error_response, json_text_response, warning_header
+from .secrets_routes import SecretRoutes
 
 __all__ = ["ArmApp"]
 
@@ -54,6 +55,14 @@ class _Route:
     resource_group: str | None
     instance: str | None = None
     name: str | None = None
+
+
+_CHILDREN = {
+    "registryendpoints": "endpoint",
+    "syncedsecrets": "synced",
+    "keyvaultsecrets": "kvsecret",
+}
+_ACTIONS = {("endpoint", "resolvecredentials"): "resolve"}
 
 
 def _route(path: str) -> _Route | None:
@@ -77,12 +86,16 @@ def _route(path: str) -> _Route | None:
         return _Route("instances", sub, rg)
     if len(rest) == 1:
         return _Route("instance", sub, rg, rest[0])
-    if rest_low[1] != "registryendpoints":
+    child = _CHILDREN.get(rest_low[1])
+    if child is None:
         return None
     if len(rest) == 2:
-        return _Route("endpoints", sub, rg, rest[0])
+        return _Route(child + "s", sub, rg, rest[0])
     if len(rest) == 3:
-        return _Route("endpoint", sub, rg, rest[0], rest[2])
+        return _Route(child, sub, rg, rest[0], rest[2])
+    action = _ACTIONS.get((child, rest_low[3])) if len(rest) == 4 else None
+    if action is not None:
+        return _Route(action, sub, rg, rest[0], rest[2])
     return None
 
 
@@ -91,10 +104,15 @@ _ALLOWED = {
     "instance": "GET, PUT, PATCH, DELETE",
     "endpoints": "GET",
     "endpoint": "GET, PUT, DELETE",
+    "resolve": "POST",
+    "synceds": "GET",
+    "synced": "GET, PUT, DELETE",
+    "kvsecrets": "GET",
+    "kvsecret": "GET, PUT",
 }
 
 
-class ArmApp:
+class ArmApp(SecretRoutes):
     """ASGI app for everything under ``/subscriptions``."""
 
     def __init__(self, ctx: ApiContext) -> None:
@@ -184,10 +202,11 @@ class ArmApp:
                 raise InvalidRequestError(
                     problem, code="InvalidResourceGroupName", target="resourceGroupName"
                 )
-        for value, target in (
-            (route.instance, "instanceName"),
-            (route.name, "registryEndpointName"),
-        ):
+        names = [(route.instance, "instanceName")]
+        if route.kind in ("endpoint", "resolve"):
+            # Synced secret and Key Vault secret names follow their own rules (services).
+            names.append((route.name, "registryEndpointName"))
+        for value, target in names:
             if value is not None:
                 problem = rules.check_resource_name(value)
                 if problem:
@@ -275,7 +294,7 @@ class ArmApp:
     def _written(result: WriteResult) -> Response:
         headers = {"ETag": result.etag}
         if result.warnings:
-            headers["x-ms-warning"] = " | ".join(result.warnings)[:1024]
+            headers["Warning"] = warning_header(result.warnings)
         return json_text_response(result.document, 201 if result.created else 200, headers)
 
     # --- instances -----------------------------------------------------------------------

@@ -5,7 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..security import LocalIssuer, TokenVerifier
-from ..services import InstanceService, RegistryEndpointService
+from ..services import (
+    InstanceService,
+    KeyVaultSecretService,
+    PullSecretResolver,
+    RegistryEndpointService,
+    SyncedSecretService,
+)
 
 __all__ = ["SUPPORTED_API_VERSIONS", "ApiContext"]
 
@@ -19,4 +25,7 @@ class ApiContext:
     endpoints: RegistryEndpointService
     arm_verifier: TokenVerifier
     issuer: LocalIssuer | None
+    synced_secrets: SyncedSecretService | None = None
+    kv_secrets: KeyVaultSecretService | None = None
+    pull_secrets: PullSecretResolver | None = None
     max_body_bytes: int = 256 * 1024

@@ -8,7 +8,16 @@ from starlette.responses import Response
 
 from ..errors import ApiError
 
-__all__ = ["error_response", "json_text_response"]
+__all__ = ["error_response", "json_text_response", "warning_header"]
+
+
+def warning_header(warnings: list[str]) -> str:
+    """RFC 7234 ``Warning`` values (code 299: persistent warning), one per message."""
+    parts = []
+    for text in warnings:
+        clean = text.replace("\\", "").replace('"', "'").replace("\r", " ").replace("\n", " ")
+        parts.append(f'299 iotops "{clean[:500]}"')
+    return ", ".join(parts)
 
 
 def json_text_response(

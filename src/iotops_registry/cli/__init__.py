@@ -7,6 +7,10 @@ import sys
 import click
 
 from .._version import __version__
+from .instance import instance
+from .registry import registry
+from .secret import secret
+from .secretsync import secretsync
 from .serve import serve, token
 
 __all__ = ["cli", "main"]
@@ -18,22 +22,14 @@ def cli() -> None:
     """Manage Azure IoT Operations registry endpoints.
 
     Start a local resource provider with `iotops serve`, then manage instances and
-    registry endpoints with `iotops instance` and `iotops registry`.
+    registry endpoints with `iotops instance` and `iotops registry`, and artifact pull
+    secrets with `iotops secret` and `iotops secretsync`.
     """
 
 
-cli.add_command(serve)
-cli.add_command(token)
-
-
-def _register_optional() -> None:
-    # Command groups written as separate modules register themselves here.
-    from . import instance, registry
-
-    cli.add_command(instance.instance)
-    cli.add_command(registry.registry)
+for command in (serve, token, instance, registry, secret, secretsync):
+    cli.add_command(command)
 
 
 def main() -> None:
-    _register_optional()
     sys.exit(cli.main(prog_name="iotops", standalone_mode=True))

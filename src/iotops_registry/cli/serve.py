@@ -19,6 +19,9 @@ __all__ = ["serve", "token"]
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8443, show_default=True, type=click.IntRange(0, 65535),
               help="HTTPS port (0 picks a free one).")
+@click.option("--vault-port", default=None, type=click.IntRange(0, 65535),
+              help="HTTPS port of the embedded vault (0 picks a free one) "
+                   "[default: 8444, or 0 when --port is 0].")
 @click.option("--database-url", envvar="IOTOPS_DATABASE_URL", default=None,
               help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db "
                    "[default: SQLite in the data directory].")
@@ -29,18 +32,28 @@ __all__ = ["serve", "token"]
 @click.option("--trusted-issuer", "trusted_issuers", multiple=True, metavar="URL",
               help="Also accept tokens from this OpenID issuer, e.g. "
                    "https://login.microsoftonline.com/<tenant>/v2.0. Repeatable.")
+@click.option("--keyvault-url", envvar="IOTOPS_KEYVAULT_URL", metavar="URL",
+              help="Keep artifact secrets in this Azure Key Vault "
+                   "(https://<name>.vault.azure.net, token from DefaultAzureCredential) "
+                   "instead of the embedded vault.")
+@click.option("--secret-cache-ttl", default=60.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds a Key Vault secret value is cached before it is read again.")
 @click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              help="Logging level; no level ever logs a secret value.")
 @click.option("--baseline-endpoint", is_flag=True, hidden=True,
               help="Serve /-/baseline, a fixed JSON body, for benchmarks.")
 def serve(
     data_dir: Path,
     bind: str,
     port: int,
+    vault_port: int | None,
     database_url: str | None,
     tls_cert: Path | None,
     tls_key: Path | None,
     trusted_issuers: tuple[str, ...],
+    keyvault_url: str | None,
+    secret_cache_ttl: float,
     log_level: str,
     baseline_endpoint: bool,
 ) -> None:
@@ -60,12 +73,15 @@ def serve(
         data_dir=data_dir,
         bind=bind,
         port=port,
+        vault_port=vault_port,
         database_url=database_url,
         tls_cert=tls_cert,
         tls_key=tls_key,
         trusted_issuers=list(trusted_issuers),
         log_level=log_level,
         baseline_endpoint=baseline_endpoint,
+        keyvault_url=keyvault_url,
+        secret_cache_ttl=secret_cache_ttl,
     )
     try:
         run(opts, announce=lambda line: click.echo(line, file=sys.stdout))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from .credential import LocalIssuerCredential
+from .credential import IssuerCredential, LocalIssuerCredential
 from .issuer import LocalIssuer, Principal
 from .tls import LocalCA, ServerCertificate
 from .verifier import TokenVerifier, TrustedIssuer
 
 __all__ = [
+    "IssuerCredential",
     "LocalCA",
     "LocalIssuer",
     "LocalIssuerCredential",

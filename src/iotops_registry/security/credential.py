@@ -16,11 +16,33 @@ from azure.core.credentials import AccessToken, AccessTokenInfo
 from ..config import DataDir
 from .issuer import LocalIssuer, Principal
 
-__all__ = ["LocalIssuerCredential"]
+__all__ = ["IssuerCredential", "LocalIssuerCredential"]
 
 
 def resource_from_scope(scope: str) -> str:
     return scope[: -len("/.default")] if scope.endswith("/.default") else scope
+
+
+class IssuerCredential:
+    """Tokens for one principal, minted in-process by a :class:`LocalIssuer` (the server's
+    own identity when it calls its embedded vault)."""
+
+    def __init__(self, issuer: LocalIssuer, principal: Principal, *, lifetime: int = 3600):
+        self._issuer = issuer
+        self._principal = principal
+        self._lifetime = lifetime
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        info = self.get_token_info(*scopes)
+        return AccessToken(info.token, info.expires_on)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        resource = resource_from_scope(scopes[0] if scopes else "https://management.azure.com")
+        token = self._issuer.mint(resource, principal=self._principal, lifetime=self._lifetime)
+        return AccessTokenInfo(token, int(time.time()) + self._lifetime)
+
+    def close(self) -> None:
+        return None
 
 
 class LocalIssuerCredential:

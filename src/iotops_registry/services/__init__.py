@@ -5,11 +5,20 @@ from __future__ import annotations
 from .common import Page, Preconditions, WriteResult
 from .endpoints import RegistryEndpointService
 from .instances import InstanceService
+from .ports import SecretSource
+from .pull_secrets import PullSecretError, PullSecretResolver, ResolvedCredential
+from .synced_secrets import KeyVaultSecretService, SyncedSecretService
 
 __all__ = [
     "InstanceService",
+    "KeyVaultSecretService",
     "Page",
     "Preconditions",
+    "PullSecretError",
+    "PullSecretResolver",
     "RegistryEndpointService",
+    "ResolvedCredential",
+    "SecretSource",
+    "SyncedSecretService",
     "WriteResult",
 ]

@@ -28,6 +28,7 @@ from .common import (
     system_data,
 )
 from .echo import strip_echoed_identity
+from .pull_secrets import pull_secret_warning
 
 __all__ = ["RegistryEndpointService", "default_endpoint_document"]
 
@@ -142,11 +143,20 @@ class RegistryEndpointService:
                     system_data(principal, now, previous["systemData"] if previous else None),
                 )
                 etag = new_etag()
+                secret_ref = _secret_ref(properties)
                 if existing is None:
-                    w.insert_endpoint(inst.pk, key.name, etag, document)
+                    w.insert_endpoint(inst.pk, key.name, etag, document, secret_ref)
                 else:
-                    w.update_endpoint(existing.pk, etag, document)
-                return WriteResult(document, etag, existing is None)
+                    w.update_endpoint(existing.pk, etag, document, secret_ref)
+                warnings: list[str] = []
+                if secret_ref is not None:
+                    # Accepted as IoT Operations accepts it: the secret may come later.
+                    synced = w.synced_secret(inst.pk, secret_ref)
+                    props = json.loads(synced.document)["properties"] if synced else None
+                    warning = pull_secret_warning(secret_ref, props)
+                    if warning:
+                        warnings.append(warning)
+                return WriteResult(document, etag, existing is None, warnings)
 
         return retry_on_conflict(txn)
 
@@ -160,6 +170,13 @@ class RegistryEndpointService:
                 return False
             w.delete_endpoint(existing.pk)
             return True
+
+
+def _secret_ref(properties: dict[str, Any]) -> str | None:
+    auth = properties["authentication"]
+    if auth["method"] != "ArtifactPullSecret":
+        return None
+    return str(auth["artifactPullSecretSettings"]["secretRef"])
 
 
 def _extended_location(

@@ -3,5 +3,14 @@
 from __future__ import annotations
 
 from .store import Row, Store, StoreConflict
+from .vault_store import SealedValue, SecretRecord, VaultStore, VersionAttributes
 
-__all__ = ["Row", "Store", "StoreConflict"]
+__all__ = [
+    "Row",
+    "SealedValue",
+    "SecretRecord",
+    "Store",
+    "StoreConflict",
+    "VaultStore",
+    "VersionAttributes",
+]

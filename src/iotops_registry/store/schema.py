@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -14,7 +17,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["instances", "metadata", "registry_endpoints", "resource_groups"]
+__all__ = [
+    "instances",
+    "metadata",
+    "registry_endpoints",
+    "resource_groups",
+    "synced_secrets",
+    "vault_meta",
+    "vault_secret_versions",
+    "vault_secrets",
+]
 
 metadata = MetaData()
 
@@ -58,7 +70,84 @@ registry_endpoints = Table(
     Column("name", String(63), nullable=False),
     Column("etag", String(64), nullable=False),
     Column("document", Text, nullable=False),
+    # The synced secret an ArtifactPullSecret endpoint names, for "who uses this secret?".
+    Column("secret_ref", String(253), nullable=True),
     UniqueConstraint("instance_pk", "name", name="uq_registry_endpoints_instance_name"),
 )
 
+# A synced secret maps Key Vault secrets to the keys of one Kubernetes secret.
+synced_secrets = Table(
+    "synced_secrets",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "instance_pk",
+        Integer,
+        ForeignKey("instances.pk", ondelete="CASCADE", name="fk_synced_secrets_instance"),
+        nullable=False,
+    ),
+    Column("name", String(253), nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("document", Text, nullable=False),
+    UniqueConstraint("instance_pk", "name", name="uq_synced_secrets_instance_name"),
+)
+
 Index("ix_instances_rg", instances.c.subscription_id, instances.c.rg_key)
+Index(
+    "ix_registry_endpoints_secret_ref",
+    registry_endpoints.c.instance_pk,
+    registry_endpoints.c.secret_ref,
+)
+
+
+# --- vault -------------------------------------------------------------------------------
+# The embedded Key Vault-compatible secrets service (one vault per database). The store
+# keeps only sealed values: ciphertext, its nonce and the wrapped data key. Times are unix
+# seconds. Migration 0003 creates these tables.
+
+vault_meta = Table(
+    "vault_meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+# One row per secret name; ``latest_version_pk`` points at its newest version.
+vault_secrets = Table(
+    "vault_secrets",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name_key", String(127), nullable=False),  # lower-cased: names ignore case
+    Column("name", String(127), nullable=False),
+    Column("latest_version_pk", Integer, nullable=True),
+    Column("deleted_at", BigInteger, nullable=True),  # set while soft-deleted
+    Column("purge_at", BigInteger, nullable=True),
+    UniqueConstraint("name_key", name="uq_vault_secrets_name_key"),
+)
+
+vault_secret_versions = Table(
+    "vault_secret_versions",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "secret_pk",
+        Integer,
+        ForeignKey("vault_secrets.pk", ondelete="CASCADE", name="fk_vault_versions_secret"),
+        nullable=False,
+    ),
+    Column("version", String(32), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("updated", BigInteger, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("not_before", BigInteger, nullable=True),
+    Column("expires", BigInteger, nullable=True),
+    Column("content_type", String(255), nullable=True),
+    Column("tags", Text, nullable=True),  # JSON object
+    Column("kek_id", String(16), nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    UniqueConstraint("secret_pk", "version", name="uq_vault_versions_secret_version"),
+)
+
+Index("ix_vault_versions_secret_pk", vault_secret_versions.c.secret_pk, vault_secret_versions.c.pk)

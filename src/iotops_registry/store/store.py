@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..errors import ConfigurationError
-from .schema import instances, registry_endpoints, resource_groups
+from .schema import instances, registry_endpoints, resource_groups, synced_secrets
 
 __all__ = ["Row", "Store", "StoreConflict"]
 
@@ -118,6 +118,36 @@ class _Reader:
         q = q.order_by(registry_endpoints.c.name).limit(limit)
         return [Row(r.pk, r.name, r.etag, r.document) for r in self.conn.execute(q)]
 
+    def endpoints_using_secret(self, instance_pk: int, secret_ref: str) -> list[str]:
+        q = (
+            select(registry_endpoints.c.name)
+            .where(
+                registry_endpoints.c.instance_pk == instance_pk,
+                registry_endpoints.c.secret_ref == secret_ref,
+            )
+            .order_by(registry_endpoints.c.name)
+        )
+        return [r.name for r in self.conn.execute(q)]
+
+    def synced_secret(self, instance_pk: int, name: str) -> Row | None:
+        r = self.conn.execute(
+            select(
+                synced_secrets.c.pk, synced_secrets.c.name, synced_secrets.c.etag,
+                synced_secrets.c.document,
+            ).where(synced_secrets.c.instance_pk == instance_pk, synced_secrets.c.name == name)
+        ).first()
+        return Row(r.pk, r.name, r.etag, r.document) if r else None
+
+    def list_synced_secrets(self, instance_pk: int, after: str | None, limit: int) -> list[Row]:
+        q = select(
+            synced_secrets.c.pk, synced_secrets.c.name, synced_secrets.c.etag,
+            synced_secrets.c.document,
+        ).where(synced_secrets.c.instance_pk == instance_pk)
+        if after is not None:
+            q = q.where(synced_secrets.c.name > after)
+        q = q.order_by(synced_secrets.c.name).limit(limit)
+        return [Row(r.pk, r.name, r.etag, r.document) for r in self.conn.execute(q)]
+
     def endpoint_in_instance(self, instance_pk: int, name: str) -> Row | None:
         r = self.conn.execute(
             select(
@@ -194,22 +224,56 @@ class _Writer(_Reader):
 
     def delete_instance(self, pk: int) -> None:
         self.conn.execute(delete(registry_endpoints).where(registry_endpoints.c.instance_pk == pk))
+        self.conn.execute(delete(synced_secrets).where(synced_secrets.c.instance_pk == pk))
         self.conn.execute(delete(instances).where(instances.c.pk == pk))
 
-    def insert_endpoint(self, instance_pk: int, name: str, etag: str, document: str) -> None:
+    def insert_endpoint(
+        self,
+        instance_pk: int,
+        name: str,
+        etag: str,
+        document: str,
+        secret_ref: str | None = None,
+    ) -> None:
         with self._unique():
             self.conn.execute(
                 insert(registry_endpoints).values(
+                    instance_pk=instance_pk,
+                    name=name,
+                    etag=etag,
+                    document=document,
+                    secret_ref=secret_ref,
+                )
+            )
+
+    def update_endpoint(
+        self, pk: int, etag: str, document: str, secret_ref: str | None = None
+    ) -> None:
+        self.conn.execute(
+            update(registry_endpoints)
+            .where(registry_endpoints.c.pk == pk)
+            .values(etag=etag, document=document, secret_ref=secret_ref)
+        )
+
+    # --- synced secrets ----------------------------------------------------------------
+
+    def insert_synced_secret(self, instance_pk: int, name: str, etag: str, document: str) -> None:
+        with self._unique():
+            self.conn.execute(
+                insert(synced_secrets).values(
                     instance_pk=instance_pk, name=name, etag=etag, document=document
                 )
             )
 
-    def update_endpoint(self, pk: int, etag: str, document: str) -> None:
+    def update_synced_secret(self, pk: int, etag: str, document: str) -> None:
         self.conn.execute(
-            update(registry_endpoints)
-            .where(registry_endpoints.c.pk == pk)
+            update(synced_secrets)
+            .where(synced_secrets.c.pk == pk)
             .values(etag=etag, document=document)
         )
+
+    def delete_synced_secret(self, pk: int) -> None:
+        self.conn.execute(delete(synced_secrets).where(synced_secrets.c.pk == pk))
 
     def delete_endpoint(self, pk: int) -> None:
         self.conn.execute(delete(registry_endpoints).where(registry_endpoints.c.pk == pk))
@@ -225,7 +289,9 @@ class _Writer(_Reader):
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
+    engine = create_engine(
+        url, pool_size=8, max_overflow=8, pool_pre_ping=False, hide_parameters=True
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -267,7 +333,9 @@ class Store:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = _sqlite_engine(url)
         elif parsed.get_backend_name() == "postgresql":
-            engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            engine = create_engine(
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+            )
         else:
             raise ConfigurationError(
                 f"unsupported database '{parsed.get_backend_name()}': use sqlite or postgresql"

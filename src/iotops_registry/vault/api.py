@@ -1,0 +1,313 @@
+"""The vault's HTTP surface: Key Vault's secret operations at the root of their own origin.
+
+Each request goes through the same steps: authenticate (401 with a challenge before anything
+else), route, check ``api-version``, read the body (bounded), call the service in a worker
+thread, render Key Vault's JSON. Every error, anywhere, is a Key Vault error body.
+
+Nothing here logs a request body, and unexpected errors are logged without their messages,
+which could quote request data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..errors import ApiError, PayloadTooLargeError
+from . import faults, wire
+from .auth import VaultAuthenticator
+from .model import Page
+from .service import VaultService
+
+__all__ = ["MAX_BODY_BYTES", "SUPPORTED_API_VERSIONS", "VaultApp"]
+
+log = logging.getLogger("iotops_registry.vault")
+
+SUPPORTED_API_VERSIONS = (
+    *(f"7.{n}" for n in range(7)),
+    "2025-07-01",
+    "2026-04-01",
+)
+# JSON may escape each byte of a 25 KiB value as six ("\u0001"), and tags add their share:
+# 256 KiB admits every body Key Vault would, and bounds what a request can make us buffer.
+MAX_BODY_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class _Route:
+    kind: str
+    name: str = ""
+    version: str = ""
+
+
+# kind -> allowed methods
+_ALLOWED = {
+    "secrets": ("GET",),
+    "secret": ("GET", "PUT", "PATCH", "DELETE"),
+    "versions": ("GET",),
+    "version": ("GET", "PATCH"),
+    "deletedsecrets": ("GET",),
+    "deletedsecret": ("GET", "DELETE"),
+    "recover": ("POST",),
+}
+
+
+def _route(path: str) -> _Route | None:
+    seg = path.split("/")[1:]
+    collection = seg[0].lower() if seg else ""
+    rest = seg[1:]
+    if rest and rest[-1] == "" and len(rest) == 1:
+        rest = []  # "/secrets/" is the collection
+    if collection == "secrets":
+        if not rest:
+            return _Route("secrets")
+        if len(rest) == 1 or (len(rest) == 2 and rest[1] == ""):
+            return _Route("secret", rest[0])  # "/secrets/x/" is the newest version
+        if len(rest) == 2:
+            if rest[1].lower() == "versions":
+                return _Route("versions", rest[0])
+            return _Route("version", rest[0], rest[1])
+    elif collection == "deletedsecrets":
+        if rest and rest[-1] == "":
+            rest = rest[:-1]
+        if not rest:
+            return _Route("deletedsecrets")
+        if len(rest) == 1:
+            return _Route("deletedsecret", rest[0])
+        if len(rest) == 2 and rest[1].lower() == "recover":
+            return _Route("recover", rest[0])
+    return None
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json; charset=utf-8",
+        headers=headers,
+    )
+
+
+def _error(exc: ApiError) -> Response:
+    return _json(exc.envelope(), exc.status, exc.headers)
+
+
+def _log_bug(exc: BaseException, request: Request, request_id: str) -> None:
+    """Log where an unexpected error happened: types and frames, never messages."""
+    lines: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None:
+        lines.append(f"{type(seen).__module__}.{type(seen).__qualname__}")
+        lines.extend(traceback.format_tb(seen.__traceback__))
+        seen = seen.__cause__ or seen.__context__
+    log.error(
+        "unhandled error in %s %s (request %s):\n%s",
+        request.method,
+        request.url.path[:200],
+        request_id,
+        "".join(lines),
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class VaultApp:
+    """ASGI app serving one vault."""
+
+    def __init__(
+        self,
+        service: VaultService,
+        auth: VaultAuthenticator,
+        *,
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.service = service
+        self.auth = auth
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        request_id = str(uuid.uuid4())
+        headers = {"x-ms-request-id": request_id}
+        client_request_id = request.headers.get("x-ms-client-request-id")
+        if client_request_id:
+            headers["x-ms-client-request-id"] = client_request_id[:128]
+        try:
+            response = await self._handle(request)
+        except ApiError as exc:
+            response = _error(exc)
+        except Exception as exc:
+            _log_bug(exc, request, request_id)
+            response = _error(
+                ApiError(f"The vault hit an internal error. Quote request id {request_id}.")
+            )
+        response.headers.update(headers)
+        log.debug("%s %s -> %s", request.method, request.url.path[:200], response.status_code)
+        await response(scope, receive, send)
+
+    async def _handle(self, request: Request) -> Response:
+        self.auth.authenticate(request.headers.get("authorization"))
+        route = _route(request.url.path)
+        if route is None:
+            raise faults.path_not_found()
+        method = request.method.upper()
+        allowed = _ALLOWED[route.kind]
+        if method not in allowed:
+            raise faults.method_not_allowed(method, ", ".join(allowed))
+        version = request.query_params.get("api-version")
+        if version not in SUPPORTED_API_VERSIONS:
+            shown = "missing" if version is None else f"'{version[:40]}'"
+            raise faults.bad_parameter(
+                f"The api-version is {shown}. Supported versions: "
+                f"{', '.join(SUPPORTED_API_VERSIONS)}."
+            )
+        handler: Callable[[Request, _Route], Awaitable[Response]] = getattr(
+            self, f"_{route.kind}_{method.lower()}"
+        )
+        return await handler(request, route)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    async def _body(self, request: Request) -> dict[str, Any]:
+        limit = self.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        too_large = PayloadTooLargeError(f"The request body is larger than {limit} bytes.")
+        if declared.isdigit() and int(declared) > limit:
+            raise too_large
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        try:
+            data = json.loads(b"".join(chunks), parse_constant=_reject_constant)
+        except (ValueError, RecursionError):
+            # The decoder's message may quote the body: say only what is wrong.
+            raise faults.bad_parameter("The request body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise faults.bad_parameter("The request body must be a JSON object.")
+        return data
+
+    @staticmethod
+    def _origin(request: Request) -> str:
+        return str(request.base_url).rstrip("/")
+
+    @staticmethod
+    def _paging(request: Request) -> tuple[int | None, str | None]:
+        params = {k.lower(): v for k, v in request.query_params.items()}
+        raw = params.get("maxresults")
+        max_results: int | None = None
+        if raw is not None:
+            if not raw.isdigit():
+                raise faults.bad_parameter("maxresults must be an integer from 1 to 25.")
+            max_results = int(raw)
+        return max_results, params.get("$skiptoken")
+
+    def _list(
+        self,
+        request: Request,
+        page: Page[Any],
+        render: Callable[[Any], dict[str, Any]],
+        max_results: int | None,
+    ) -> Response:
+        link = None
+        if page.next_token:
+            query = f"api-version={quote(request.query_params['api-version'])}"
+            query += f"&$skiptoken={quote(page.next_token)}"
+            if max_results is not None:
+                query += f"&maxresults={max_results}"
+            link = f"{self._origin(request)}{request.url.path}?{query}"
+        return _json(wire.page([render(i) for i in page.items], link))
+
+    # --- secrets -------------------------------------------------------------------------
+
+    async def _secrets_get(self, request: Request, _: _Route) -> Response:
+        max_results, token = self._paging(request)
+        page = await run_in_threadpool(self.service.list_secrets, max_results, token)
+        origin = self._origin(request)
+        return self._list(
+            request, page, lambda p: wire.item(origin, p, versioned=False), max_results
+        )
+
+    async def _secret_put(self, request: Request, route: _Route) -> Response:
+        body = wire.parse_set(await self._body(request))
+        secret = await run_in_threadpool(
+            lambda: self.service.set_secret(
+                route.name,
+                body.value,
+                content_type=body.content_type,
+                tags=body.tags,
+                enabled=body.enabled,
+                not_before=body.not_before,
+                expires=body.expires,
+            )
+        )
+        # Real Key Vault echoes the value back; we do not: a value leaves the vault only in
+        # a get-secret response (SecretClient.set_secret(...).value is therefore None).
+        return _json(wire.bundle(self._origin(request), secret.properties))
+
+    async def _secret_get(self, request: Request, route: _Route) -> Response:
+        return await self._version_get(request, route)
+
+    async def _version_get(self, request: Request, route: _Route) -> Response:
+        secret = await run_in_threadpool(self.service.get_secret, route.name, route.version)
+        return _json(wire.bundle(self._origin(request), secret.properties, secret.value))
+
+    async def _secret_patch(self, request: Request, route: _Route) -> Response:
+        return await self._version_patch(request, route)
+
+    async def _version_patch(self, request: Request, route: _Route) -> Response:
+        update = wire.parse_update(await self._body(request))
+        props = await run_in_threadpool(
+            self.service.update_secret, route.name, route.version, update
+        )
+        return _json(wire.bundle(self._origin(request), props))
+
+    async def _secret_delete(self, request: Request, route: _Route) -> Response:
+        deleted = await run_in_threadpool(self.service.delete_secret, route.name)
+        return _json(wire.deleted_bundle(self._origin(request), deleted))
+
+    async def _versions_get(self, request: Request, route: _Route) -> Response:
+        max_results, token = self._paging(request)
+        page = await run_in_threadpool(self.service.list_versions, route.name, max_results, token)
+        origin = self._origin(request)
+        return self._list(
+            request, page, lambda p: wire.item(origin, p, versioned=True), max_results
+        )
+
+    # --- deleted secrets -----------------------------------------------------------------
+
+    async def _deletedsecrets_get(self, request: Request, _: _Route) -> Response:
+        max_results, token = self._paging(request)
+        page = await run_in_threadpool(self.service.list_deleted_secrets, max_results, token)
+        origin = self._origin(request)
+        return self._list(request, page, lambda d: wire.deleted_item(origin, d), max_results)
+
+    async def _deletedsecret_get(self, request: Request, route: _Route) -> Response:
+        deleted = await run_in_threadpool(self.service.get_deleted_secret, route.name)
+        return _json(wire.deleted_bundle(self._origin(request), deleted))
+
+    async def _deletedsecret_delete(self, request: Request, route: _Route) -> Response:
+        await run_in_threadpool(self.service.purge_deleted_secret, route.name)
+        return Response(status_code=204)
+
+    async def _recover_post(self, request: Request, route: _Route) -> Response:
+        props = await run_in_threadpool(self.service.recover_deleted_secret, route.name)
+        return _json(wire.bundle(self._origin(request), props))
