@@ -3,7 +3,9 @@
 # SQLite and again on PostgreSQL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-EXTRAS=test scripts/install.sh
+# docker-registry and skopeo: the development registry of `iotops serve --dev` and its tests.
+# chromium: the portal's browser tests drive Debian's Chromium (never a downloaded browser).
+APT_PACKAGES="docker-registry skopeo chromium" EXTRAS=test scripts/install.sh
 scripts/ensure-postgres.sh
 
 export PYTHONDONTWRITEBYTECODE=1

@@ -6,6 +6,7 @@ Set ``IOTOPS_TEST_DATABASE=postgresql`` to run the whole suite against PostgreSQ
 
 from __future__ import annotations
 
+import shutil
 import ssl
 import uuid
 from collections.abc import Iterator
@@ -46,6 +47,27 @@ def server(
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One ``iotops serve --dev`` per session (per xdist worker): the identity endpoint, the
+    CNCF Distribution registry child and its token service. Its own database, so that its
+    vault key and stand-in state never meet the ``server`` fixture's."""
+    for tool in ("docker-registry", "skopeo"):
+        if shutil.which(tool) is None:
+            pytest.fail(f"`{tool}` is missing: run scripts/test.sh (it installs it)")
+    url = create_pg_database("iotops_dev") if database_backend() == "postgresql" else None
+    proc = ServerProcess(
+        tmp_path_factory.mktemp("devsrv") / "data", database_url=url, extra_args=["--dev"]
+    )
+    try:
+        proc.start()
+        yield proc
+    finally:
+        proc.stop()
+        if url:
+            drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")

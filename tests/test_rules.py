@@ -84,3 +84,10 @@ def test_scope_audience_guid_k8s() -> None:
     assert rules.check_k8s_name("My_Secret", "s") is not None
     assert rules.check_resource_group("My.RG(1)") is None
     assert rules.check_resource_group("rg.") is not None
+
+
+def test_trailing_newline_is_rejected() -> None:
+    assert rules.check_resource_name("abc\n") is not None
+    assert rules.check_guid("11111111-2222-3333-4444-555555555555\n", "x") is not None
+    assert rules.check_k8s_name("abc\n", "s") is not None
+    assert rules.check_host("x.io\n") is not None

@@ -79,7 +79,13 @@ def test_crud_each_method(sdk: IoTOperationsMgmtClient, scope: Scope, method: st
     assert created.extended_location.name == scope.location
 
     got = ops.get(scope.rg, scope.instance, name)
-    assert got.as_dict() == created.as_dict()
+    # healthState may already have moved on: the server tests new endpoints in the background.
+    assert got.properties.health_state in ("Unknown", "Unavailable")
+    mine, theirs = got.as_dict(), created.as_dict()
+    for doc in (mine, theirs):
+        doc["properties"].pop("health_state", None)
+        doc["properties"].pop("healthState", None)
+    assert mine == theirs
     settings = getattr(got.properties.authentication, SETTINGS_ATTR[method])
     assert settings is not None
     if method == "UserAssignedManagedIdentity":

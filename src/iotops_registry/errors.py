@@ -4,16 +4,28 @@
 
     IotopsError
     ├── ConfigurationError          bad settings, unreadable data dir, wrong key material
-    └── ApiError                    an error body: status, code, message, target, details,
-        │                           inner code (Key Vault's ``innererror``)
-        ├── InvalidRequestError     400  (malformed body, bad api-version, unknown property ...)
-        │   └── ValidationError     400  a property value breaks a rule; ``target`` names it
-        ├── AuthenticationError     401  missing or unacceptable bearer token
-        ├── ForbiddenError          403  authenticated, but the operation is not allowed
-        ├── NotFoundError           404
-        ├── ConflictError           409
-        ├── PreconditionFailedError 412  If-Match / If-None-Match did not hold
-        └── PayloadTooLargeError    413
+    ├── ApiError                    an error body: status, code, message, target, details,
+    │   │                           inner code (Key Vault's ``innererror``)
+    │   ├── InvalidRequestError     400  (malformed body, bad api-version, unknown property ...)
+    │   │   └── ValidationError     400  a property value breaks a rule; ``target`` names it
+    │   ├── AuthenticationError     401  missing or unacceptable bearer token
+    │   ├── ForbiddenError          403  authenticated, but the operation is not allowed
+    │   ├── NotFoundError           404
+    │   ├── ConflictError           409
+    │   ├── PreconditionFailedError 412  If-Match / If-None-Match did not hold
+    │   └── PayloadTooLargeError    413
+    └── RegistryError               talking to an OCI registry failed (oci, transport, remote)
+        ├── InvalidReference        a reference, repository, tag or digest that is malformed
+        ├── InvalidManifest         a manifest or index document that cannot be parsed
+        ├── DigestMismatch          content does not hash to the digest it was fetched by
+        ├── RegistryUnreachable     no HTTP answer; ``kind``: dns | connect | tls | timeout |
+        │                           protocol
+        ├── TokenEndpointError      the token service (realm, /oauth2/exchange) gave nothing
+        │                           usable, or policy forbids sending credentials to it
+        └── RegistryHTTPError       an HTTP error status with the registry's OCI error body:
+            │                       ``status``, ``errors`` (code, message, detail)
+            ├── RegistryAuthError   401 / 403; ``step`` ("registry" | "token") says who refused
+            └── RegistryNotFound    404: unknown repository, manifest, tag or blob
 
 Every message is written for the person who made the request. None of them may contain a
 secret value: they are echoed to API clients, logs and terminals.
@@ -22,19 +34,28 @@ secret value: they are echoed to API clients, logs and terminals.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 __all__ = [
     "ApiError",
     "AuthenticationError",
     "ConfigurationError",
     "ConflictError",
+    "DigestMismatch",
     "ForbiddenError",
+    "InvalidManifest",
+    "InvalidReference",
     "InvalidRequestError",
     "IotopsError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PreconditionFailedError",
+    "RegistryAuthError",
+    "RegistryError",
+    "RegistryHTTPError",
+    "RegistryNotFound",
+    "RegistryUnreachable",
+    "TokenEndpointError",
     "ValidationError",
 ]
 
@@ -134,3 +155,100 @@ class PreconditionFailedError(ApiError):
 class PayloadTooLargeError(ApiError):
     status = 413
     default_code = "RequestEntityTooLarge"
+
+
+# --- OCI registries -------------------------------------------------------------------------
+
+
+class RegistryDiagnostic(NamedTuple):
+    """One entry of an OCI error body: ``{"errors": [{"code", "message", "detail"}]}``.
+
+    Not an exception, so not in ``__all__`` (every name there is one); ``transport`` exports it.
+    """
+
+    code: str
+    message: str
+    detail: Any = None
+
+
+class RegistryError(IotopsError):
+    """Talking to an OCI registry failed. Messages name hosts and paths, never query strings,
+    tokens or passwords: registries sign blob URLs in the query."""
+
+
+class InvalidReference(RegistryError, ValueError):
+    """A reference, repository name, tag or digest that does not follow the OCI grammar."""
+
+
+class InvalidManifest(RegistryError, ValueError):
+    """A manifest or index document that is not JSON of the expected shape."""
+
+
+class DigestMismatch(RegistryError):
+    """Content does not hash to the digest it was requested by: corrupt or tampered with."""
+
+    def __init__(self, *, expected: str, actual: str, what: str = "content") -> None:
+        super().__init__(f"{what}: expected {expected}, got {actual}")
+        self.expected = expected
+        self.actual = actual
+
+
+UnreachableKind = Literal["dns", "connect", "tls", "timeout", "protocol"]
+
+
+class RegistryUnreachable(RegistryError):
+    """No usable HTTP answer: the name did not resolve, the connection or the TLS handshake
+    failed, it timed out, or the peer broke the protocol. ``kind`` says which."""
+
+    def __init__(self, message: str, *, kind: UnreachableKind) -> None:
+        super().__init__(message)
+        self.kind: UnreachableKind = kind
+
+
+class TokenEndpointError(RegistryError):
+    """The token service answered nothing usable (an error status other than 401/403 after
+    retries, no JSON, no token), or policy forbids sending credentials to its host."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class RegistryHTTPError(RegistryError):
+    """An error status, with the diagnostics from the registry's OCI error body."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        errors: Sequence[RegistryDiagnostic] = (),
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.errors = tuple(errors)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The OCI error codes (``MANIFEST_UNKNOWN``, ``DENIED`` ...), in body order."""
+        return tuple(e.code for e in self.errors)
+
+
+class RegistryAuthError(RegistryHTTPError):
+    """401 or 403. ``step`` is ``"token"`` when the token service refused the credentials and
+    ``"registry"`` when the registry refused the request (or the token it was given)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        step: Literal["registry", "token"],
+        errors: Sequence[RegistryDiagnostic] = (),
+    ) -> None:
+        super().__init__(message, status=status, errors=errors)
+        self.step: Literal["registry", "token"] = step
+
+
+class RegistryNotFound(RegistryHTTPError):
+    """404: the repository, manifest, tag or blob does not exist (or is hidden from us)."""

@@ -1,7 +1,10 @@
-"""Run the server: TLS material, store, issuer, the HTTPS listeners and ``endpoints.json``.
+"""Run the server: TLS material, store, issuer, the listeners and ``endpoints.json``.
 
-Two uvicorn servers share one event loop: the ARM API and the embedded vault, each on its own
-origin. Both start before ``endpoints.json`` is written, and both stop together.
+Several uvicorn servers share one event loop, each on its own origin: the ARM API (with the
+``/-/dev`` admin routes), the embedded vault, the IMDS-compatible identity endpoint (plain
+HTTP, loopback) and, with ``--dev``, the registry token service. ``--dev`` also runs the
+CNCF Distribution registry as a child process. All start before ``endpoints.json`` is
+written, and all stop together (the registry child with them).
 """
 
 from __future__ import annotations
@@ -9,19 +12,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
+import ssl
 import uuid
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
+from azure.core.credentials import TokenCredential
 
+from .access import AuthenticatorFactory, HealthMonitor, RegistryAccess
 from .api import ApiContext, create_app
 from .config import DataDir
+from .devregistry import (
+    EXCHANGE_AUDIENCES,
+    TOKEN_PATH,
+    DevRegistryService,
+    Instruments,
+    RegistryAccounts,
+    RegistryConfig,
+    RegistryProcess,
+    TokenApp,
+    TokenSigner,
+    add_devregistry_routes,
+    find_registry_binary,
+    free_port,
+)
 from .errors import ConfigurationError
+from .identity import AdminRouter, IdentityService, ImdsApp, add_identity_routes
 from .keyvault import KeyVaultSecrets
 from .security import (
     IssuerCredential,
@@ -38,10 +61,24 @@ from .services import (
     RegistryEndpointService,
     SyncedSecretService,
 )
+from .services.connection_settings import ConnectionSettingsService
+from .services.health import HealthService
 from .store import Store, VaultStore
+from .store.devregistry_store import DevRegistryStore
+from .store.identity_store import IdentityStore
 from .vault import VAULT_AUDIENCE, VaultApp, VaultAuthenticator, VaultService, open_vault
+from .web import Portal
 
-__all__ = ["ARM_AUDIENCES", "DEFAULT_VAULT_PORT", "Runtime", "ServeOptions", "run"]
+__all__ = [
+    "ARM_AUDIENCES",
+    "DEFAULT_IDENTITY_PORT",
+    "DEFAULT_REGISTRY_PORT",
+    "DEFAULT_TOKEN_PORT",
+    "DEFAULT_VAULT_PORT",
+    "Runtime",
+    "ServeOptions",
+    "run",
+]
 
 log = logging.getLogger("iotops_registry.server")
 
@@ -50,6 +87,10 @@ ARM_AUDIENCES = (
     "https://management.core.windows.net",
 )
 DEFAULT_VAULT_PORT = 8444
+DEFAULT_IDENTITY_PORT = 8445
+DEFAULT_TOKEN_PORT = 8446
+DEFAULT_REGISTRY_PORT = 8447
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass
@@ -66,11 +107,29 @@ class ServeOptions:
     vault_port: int | None = None  # None: 8444, or a free port when ``port`` is 0
     keyvault_url: str | None = None  # a real Azure Key Vault instead of the embedded one
     secret_cache_ttl: float = 60.0
+    health_interval: float = 300.0  # seconds between health sweeps; 0 disables the sweep
+    # Development stand-ins: the registry, its token service, counters and faults.
+    dev: bool = False
+    identity_port: int | None = None  # None: 8445, or a free port when ``port`` is 0
+    token_port: int | None = None  # None: 8446, or a free port when ``port`` is 0
+    registry_port: int | None = None  # None: 8447, or a free port when ``port`` is 0
+
+    def _resolved(self, port: int | None, default: int) -> int:
+        if port is not None:
+            return port
+        return 0 if self.port == 0 else default
 
     def resolved_vault_port(self) -> int:
-        if self.vault_port is not None:
-            return self.vault_port
-        return 0 if self.port == 0 else DEFAULT_VAULT_PORT
+        return self._resolved(self.vault_port, DEFAULT_VAULT_PORT)
+
+    def resolved_identity_port(self) -> int:
+        return self._resolved(self.identity_port, DEFAULT_IDENTITY_PORT)
+
+    def resolved_token_port(self) -> int:
+        return self._resolved(self.token_port, DEFAULT_TOKEN_PORT)
+
+    def resolved_registry_port(self) -> int:
+        return self._resolved(self.registry_port, DEFAULT_REGISTRY_PORT)
 
 
 @dataclass(frozen=True)
@@ -89,9 +148,19 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _uvicorn_config(app: Any, cert_file: str, key_file: str, log_level: str) -> uvicorn.Config:
+def _uvicorn_config(
+    app: Any,
+    cert_file: str | None,
+    key_file: str | None,
+    log_level: str,
+    *,
+    proxy_headers: bool = True,
+) -> uvicorn.Config:
+    """A listener's settings; without a certificate it serves plain HTTP (the IMDS).
+    ``proxy_headers=False``: the peer address is the socket's, never X-Forwarded-For."""
     return uvicorn.Config(
         app,
+        proxy_headers=proxy_headers,
         ssl_certfile=cert_file,
         ssl_keyfile=key_file,
         log_level=log_level,
@@ -121,6 +190,29 @@ def _secret_source(
     return KeyVaultSecrets(vault_origin, IssuerCredential(issuer, me), ca_file=ca_file)
 
 
+def _registry_access(
+    opts: ServeOptions, store: Store, ctx: ApiContext, tenant: str, ca_file: str | None
+) -> tuple[RegistryAccess, HealthMonitor, httpx.AsyncClient]:
+    """Registry clients for endpoints, and the monitor that keeps their health."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)  # our own token service and registry
+    exchange_http = httpx.AsyncClient(verify=context, timeout=30.0, trust_env=False)
+
+    def identity(client_id: str | None) -> TokenCredential:
+        from azure.identity import ManagedIdentityCredential
+
+        if client_id:
+            return ManagedIdentityCredential(client_id=client_id, retry_total=1)
+        return ManagedIdentityCredential(retry_total=1)
+
+    factory = AuthenticatorFactory(ctx.pull_secrets, identity, exchange_http)
+    access = RegistryAccess(store, factory, default_tenant=tenant, extra_ca_file=ca_file)
+    assert ctx.health is not None
+    monitor = HealthMonitor(store, access, ctx.health, interval=opts.health_interval)
+    return access, monitor, exchange_http
+
+
 def _listen(bind: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -143,6 +235,138 @@ def _url_host(bind: str) -> str:
     return f"[{bind}]" if ":" in bind else bind
 
 
+class _StandIns:
+    """Local stand-ins for Azure services, built around the ARM app.
+
+    Always: the IMDS-compatible identity endpoint (plain HTTP, loopback) and the identity
+    admin routes. With ``--dev``: the CNCF Distribution registry (a child process), its
+    ACR-compatible token service (own HTTPS origin), the registry admin routes, counters
+    and fault injection. Everything here listens on loopback only.
+    """
+
+    def __init__(self, opts: ServeOptions, dd: DataDir, ca: LocalCA) -> None:
+        self.opts = opts
+        self.dd = dd
+        self.ca = ca
+        # Checked before anything listens: a missing registry fails the start at once.
+        self.registry_binary = find_registry_binary() if opts.dev else None
+        self.sockets: list[socket.socket] = []
+        self.listeners: list[tuple[_Server, socket.socket]] = []
+        self.endpoints: dict[str, Any] = {}
+        self.lines: list[str] = []
+        self.registry: RegistryProcess | None = None
+        self.failure: str | None = None
+
+    @property
+    def servers(self) -> list[_Server]:
+        return [server for server, _ in self.listeners]
+
+    def listen(self) -> list[socket.socket]:
+        self.sockets.append(_listen(LOOPBACK, self.opts.resolved_identity_port()))
+        if self.opts.dev:
+            self.sockets.append(_listen(LOOPBACK, self.opts.resolved_token_port()))
+        return self.sockets
+
+    def build(
+        self,
+        arm_app: Any,
+        store: Store,
+        issuer: LocalIssuer,
+        issuers: list[TrustedIssuer],
+        arm_verifier: TokenVerifier,
+    ) -> Any:
+        """The ARM app with the admin routes in front; makes the listeners."""
+        tenant = issuer.tenant_id
+        identities = IdentityService(
+            IdentityStore(store), issuer, tenant, self.dd.settings().subscription_id
+        )
+        identities.ensure_system()
+        hint = "" if self.opts.dev else " Registry, counter and fault routes need --dev."
+        router = AdminRouter(arm_verifier, missing_hint=hint)
+        add_identity_routes(router, identities)
+        instruments = Instruments() if self.opts.dev else None
+        imds = ImdsApp(identities, gate=instruments)
+        self._add(imds, None, None, self.sockets[0])
+        identity_origin = f"http://{LOOPBACK}:{self.sockets[0].getsockname()[1]}"
+        self.endpoints["identity"] = identity_origin
+        self.lines.append(f"  Identity:      {identity_origin} (IMDS)")
+        if self.opts.dev:
+            assert instruments is not None
+            registry = self._build_registry(store, identities, issuers, instruments, router)
+            token = self.endpoints["token"]
+            self.lines.append(f"  Registry:      {registry} (token service {token})")
+        return router.in_front_of(arm_app)
+
+    def _add(self, app: Any, cert: str | None, key: str | None, sock: socket.socket) -> None:
+        # The identity endpoint decides by the connection's peer: no proxy may rewrite it.
+        config = _uvicorn_config(app, cert, key, self.opts.log_level, proxy_headers=False)
+        server = _Server(config)
+        self.listeners.append((server, sock))
+
+    def _build_registry(
+        self,
+        store: Store,
+        identities: IdentityService,
+        issuers: list[TrustedIssuer],
+        instruments: Instruments,
+        router: AdminRouter,
+    ) -> str:
+        assert self.registry_binary is not None
+        token_sock = self.sockets[1]
+        token_origin = f"https://{LOOPBACK}:{token_sock.getsockname()[1]}"
+        port = self.opts.resolved_registry_port() or free_port(LOOPBACK)
+        host = f"{LOOPBACK}:{port}"  # the registry's login server and token "service"
+        directory = self.dd.path / "devregistry"
+        signer = TokenSigner(directory, issuer=token_origin, service=host)
+        accounts = RegistryAccounts(DevRegistryStore(store), identities, host)
+        exchange_verifier = TokenVerifier(issuers, EXCHANGE_AUDIENCES)
+        service = DevRegistryService(accounts, signer, exchange_verifier, identities.tenant_id)
+        realm = f"{token_origin}{TOKEN_PATH}"
+        info = {"registry": host, "realm": realm, "tokenService": token_origin}
+        add_devregistry_routes(router, accounts, instruments, info)
+        hosts = [LOOPBACK, "localhost"]
+        token_leaf = self.ca.server_certificate("token", hosts)
+        self._add(
+            TokenApp(service, gate=instruments),
+            str(token_leaf.cert_path),
+            str(token_leaf.key_path),
+            token_sock,
+        )
+        leaf = self.ca.server_certificate("registry", hosts)
+        config = RegistryConfig(
+            directory, port, leaf.cert_path, leaf.key_path, realm, host, token_origin,
+            signer.cert_path,
+        )
+        self.registry = RegistryProcess(self.registry_binary, config, self.ca.cert_path)
+        self.endpoints.update(registry=host, token=token_origin)
+        return host
+
+    def start_registry(self) -> None:
+        """Start the registry child: from the main thread, which outlives it."""
+        if self.registry is not None:
+            self.registry.start()
+
+    async def watch(self) -> None:
+        """Return if the registry child dies under the server (which then stops too)."""
+        while self.registry is not None:
+            code = self.registry.exited()
+            if code is not None:
+                self.failure = (
+                    f"the development registry exited unexpectedly (code {code}); "
+                    f"see {self.registry.log_path}"
+                )
+                log.error("%s", self.failure)
+                return
+            await asyncio.sleep(0.25)
+        await asyncio.Event().wait()  # nothing to watch: wait to be cancelled
+
+    def close(self) -> None:
+        if self.registry is not None:
+            self.registry.stop()
+        for sock in self.sockets:
+            sock.close()
+
+
 def run(opts: ServeOptions, *, announce: Any = print) -> None:
     dd = DataDir(opts.data_dir)
     dd.ensure()
@@ -150,6 +374,7 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
     if (opts.tls_cert is None) != (opts.tls_key is None):
         raise ConfigurationError("--tls-cert and --tls-key must be given together")
     ca = LocalCA(dd.tls_dir)  # always made: later origins (vault, registry) use it
+    stand_ins = _StandIns(opts, dd, ca)
     custom_tls = bool(opts.tls_cert and opts.tls_key)
     if opts.tls_cert and opts.tls_key:
         cert_file, key_file = str(opts.tls_cert), str(opts.tls_key)
@@ -171,12 +396,13 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
         vault_service = open_vault(VaultStore(store), dd.path)
         sockets.append(_listen(opts.bind, opts.port))
         sockets.append(_listen(opts.bind, opts.resolved_vault_port()))
+        sockets += stand_ins.listen()
     except BaseException:
         for s in sockets:
             s.close()
         store.close()
         raise
-    sock, vault_sock = sockets
+    sock, vault_sock = sockets[:2]
 
     port = sock.getsockname()[1]
     origin = f"https://{_url_host(opts.bind)}:{port}"
@@ -198,8 +424,15 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
         synced_secrets=SyncedSecretService(store, secrets),
         kv_secrets=KeyVaultSecretService(store, secrets),
         pull_secrets=PullSecretResolver(store, secrets, ttl=opts.secret_cache_ttl),
+        health=HealthService(store),
+        connection_settings=ConnectionSettingsService(store),
     )
-    app = create_app(ctx, baseline=opts.baseline_endpoint)
+    portal = Portal(issuer, default_subscription=settings.subscription_id)
+    app = create_app(ctx, baseline=opts.baseline_endpoint, portal=portal)
+    app = stand_ins.build(app, store, issuer, issuers, verifier)
+    # The runtime reaches managed identities through azure-identity's ManagedIdentityCredential,
+    # unchanged; unless the environment already names one, that is our IMDS stand-in.
+    os.environ.setdefault("AZURE_POD_IDENTITY_AUTHORITY_HOST", stand_ins.endpoints["identity"])
     # The vault's challenge names the issuer's authority, ``<origin>/<tenant>``.
     vault_auth = VaultAuthenticator(
         TokenVerifier(issuers, [VAULT_AUDIENCE]), f"{origin}/{settings.tenant_id}"
@@ -209,7 +442,7 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
     vault_server = _Server(
         _uvicorn_config(vault_app, vault_cert_file, vault_key_file, opts.log_level)
     )
-    servers = (server, vault_server)
+    servers = (server, vault_server, *stand_ins.servers)
     endpoints = {
         "arm": origin,
         "subscription": settings.subscription_id,
@@ -221,6 +454,7 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
         "database": store.dialect,
         "vault": vault_origin,
         "keyvault": opts.keyvault_url or vault_origin,
+        **stand_ins.endpoints,
     }
 
     def stop_all() -> None:
@@ -236,7 +470,14 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
         tasks = [
             asyncio.create_task(server.serve(sockets=[sock])),
             asyncio.create_task(vault_server.serve(sockets=[vault_sock])),
+            *(asyncio.create_task(s.serve(sockets=[k])) for s, k in stand_ins.listeners),
         ]
+        watcher = asyncio.create_task(stand_ins.watch())
+        access, monitor, exchange_http = _registry_access(
+            opts, store, ctx, settings.tenant_id, None if custom_tls else str(dd.ca_path)
+        )
+        ctx.monitor = monitor
+        monitor.start()
         try:
             while not all(s.started for s in servers) and not any(t.done() for t in tasks):
                 await asyncio.sleep(0.02)
@@ -247,14 +488,24 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
                 announce(f"  OpenAPI:       {origin}/openapi.json")
                 announce(f"  Vault:         {vault_origin}")
                 announce(f"  Issuer:        {issuer.issuer_url}")
+                for line in stand_ins.lines:
+                    announce(line)
                 announce(f"  CA bundle:     {dd.ca_path}")
                 announce(f"  Data dir:      {dd.path}")
                 announce("Get a token with: iotops token --data-dir " + str(dd.path))
+                announce("Portal sign-in (single use, valid 15 minutes):")
+                announce(f"  {portal.signin_url(origin)}")
+                announce("Another sign-in URL: iotops portal-url --data-dir " + str(dd.path))
             # When one server stops (a signal, or a failure), the other stops with it.
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait([*tasks, watcher], return_when=asyncio.FIRST_COMPLETED)
             stop_all()
             await asyncio.gather(*tasks)
         finally:
+            watcher.cancel()
+            ctx.monitor = None
+            await monitor.stop()
+            await access.aclose()
+            await exchange_http.aclose()
             dd.clear_endpoints()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
@@ -266,8 +517,12 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        stand_ins.start_registry()
         asyncio.run(main())
+        if stand_ins.failure:
+            raise ConfigurationError(stand_ins.failure)
     finally:
+        stand_ins.close()
         signal.signal(signal.SIGTERM, previous)
         dd.clear_endpoints()
         store.close()

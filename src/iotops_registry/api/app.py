@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .arm import ArmApp
 from .context import ApiContext
 from .openapi import openapi_document
 
-__all__ = ["create_app"]
+__all__ = ["PortalHook", "create_app"]
+
+
+class PortalHook(Protocol):
+    """The web portal (``iotops_registry.web.Portal``), given by the server: its own routes,
+    and a wrapper around the ARM app that lets the API accept a portal session."""
+
+    def routes(self) -> list[BaseRoute]: ...
+
+    def wrap_api(self, app: ASGIApp) -> ASGIApp: ...
 
 
 class _CaseInsensitiveArm:
     """Send any path whose first segment is ``subscriptions`` (in any case) to the ARM app."""
 
-    def __init__(self, inner: Starlette, arm: ArmApp) -> None:
+    def __init__(self, inner: Starlette, arm: ASGIApp) -> None:
         self.inner = inner
         self.arm = arm
 
@@ -32,7 +41,9 @@ class _CaseInsensitiveArm:
         await self.inner(scope, receive, send)
 
 
-def create_app(ctx: ApiContext, *, baseline: bool = False) -> Any:
+def create_app(
+    ctx: ApiContext, *, baseline: bool = False, portal: PortalHook | None = None
+) -> Any:
     openapi_body = json.dumps(openapi_document())
 
     async def healthz(_: Request) -> Response:
@@ -77,5 +88,10 @@ def create_app(ctx: ApiContext, *, baseline: bool = False) -> Any:
             await send({"type": "http.response.body", "body": fixed})
 
         routes.append(Mount("/-/baseline", app=bare))
+    arm: ASGIApp = ArmApp(ctx)
+    # --- portal hook: pages at / and /-/..., and the session gateway around the ARM API ---
+    if portal is not None:
+        routes.extend(portal.routes())
+        arm = portal.wrap_api(arm)
     inner = Starlette(routes=routes)
-    return _CaseInsensitiveArm(inner, ArmApp(ctx))
+    return _CaseInsensitiveArm(inner, arm)

@@ -37,6 +37,7 @@ from ..errors import (
 from ..security import Principal
 from ..services import Page, Preconditions, WriteResult
 from ..services.common import MAX_PAGE_SIZE
+from .access_routes import AccessRoutes
 from .context import SUPPORTED_API_VERSIONS, ApiContext
 from .responses import error_response, json_text_response, warning_header
 from .secrets_routes import SecretRoutes
@@ -62,7 +63,12 @@ _CHILDREN = {
     "syncedsecrets": "synced",
     "keyvaultsecrets": "kvsecret",
 }
-_ACTIONS = {("endpoint", "resolvecredentials"): "resolve"}
+_ACTIONS = {
+    ("endpoint", "resolvecredentials"): "resolve",
+    ("endpoint", "test"): "test",
+    ("endpoint", "connectionsettings"): "connsettings",
+    ("endpoint", "health"): "health",
+}
 
 
 def _route(path: str) -> _Route | None:
@@ -105,6 +111,9 @@ _ALLOWED = {
     "endpoints": "GET",
     "endpoint": "GET, PUT, DELETE",
     "resolve": "POST",
+    "test": "POST",
+    "connsettings": "GET, PUT",
+    "health": "GET",
     "synceds": "GET",
     "synced": "GET, PUT, DELETE",
     "kvsecrets": "GET",
@@ -112,7 +121,7 @@ _ALLOWED = {
 }
 
 
-class ArmApp(SecretRoutes):
+class ArmApp(SecretRoutes, AccessRoutes):
     """ASGI app for everything under ``/subscriptions``."""
 
     def __init__(self, ctx: ApiContext) -> None:
@@ -203,7 +212,7 @@ class ArmApp(SecretRoutes):
                     problem, code="InvalidResourceGroupName", target="resourceGroupName"
                 )
         names = [(route.instance, "instanceName")]
-        if route.kind in ("endpoint", "resolve"):
+        if route.kind in ("endpoint", "resolve", "test", "connsettings", "health"):
             # Synced secret and Key Vault secret names follow their own rules (services).
             names.append((route.name, "registryEndpointName"))
         for value, target in names:
@@ -279,6 +288,11 @@ class ArmApp(SecretRoutes):
         return top, params.get("$skiptoken")
 
     @staticmethod
+    def _expand_health(request: Request) -> bool:
+        expand = {k.lower(): v for k, v in request.query_params.items()}.get("$expand", "")
+        return "healthstatus" in [e.strip().lower() for e in expand.split(",")]
+
+    @staticmethod
     def _page_response(request: Request, page: Page, top: int | None) -> Response:
         body = '{"value":[' + ",".join(page.documents) + "]"
         if page.next_token:
@@ -286,6 +300,9 @@ class ArmApp(SecretRoutes):
             if top is not None:
                 query += f"&$top={top}"
             query += f"&$skipToken={quote(page.next_token)}"
+            expand = {k.lower(): v for k, v in request.query_params.items()}.get("$expand")
+            if expand:
+                query += f"&$expand={quote(expand)}"
             link = f"{str(request.base_url).rstrip('/')}{request.url.path}?{query}"
             body += ',"nextLink":' + json.dumps(link)
         return json_text_response(body + "}")
@@ -350,17 +367,31 @@ class ArmApp(SecretRoutes):
         page = await run_in_threadpool(
             self.ctx.endpoints.list, self._instance_key(route), top, skip
         )
+        if self._expand_health(request):
+            assert self.ctx.health is not None
+            docs = await run_in_threadpool(
+                self.ctx.health.expand, self._instance_key(route), page.documents
+            )
+            page = Page(docs, page.next_token)
         return self._page_response(request, page, top)
 
     async def _endpoint_get(self, request: Request, route: _Route, _p: Principal) -> Response:
         doc, etag = await run_in_threadpool(self.ctx.endpoints.get, self._endpoint_key(route))
+        if self._expand_health(request):
+            assert self.ctx.health is not None
+            (doc,) = await run_in_threadpool(
+                self.ctx.health.expand, self._instance_key(route), [doc]
+            )
         return json_text_response(doc, headers={"ETag": etag})
 
     async def _endpoint_put(self, request: Request, route: _Route, p: Principal) -> Response:
         body = await self._body(request)
+        key = self._endpoint_key(route)
         result = await run_in_threadpool(
-            self.ctx.endpoints.put, self._endpoint_key(route), body, p, self._preconditions(request)
+            self.ctx.endpoints.put, key, body, p, self._preconditions(request)
         )
+        if self.ctx.monitor is not None:
+            self.ctx.monitor.schedule(key)  # health follows in the background; PUT never waits
         return self._written(result)
 
     async def _endpoint_delete(self, request: Request, route: _Route, _p: Principal) -> Response:

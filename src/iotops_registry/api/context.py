@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Protocol
 
+from ..domain import RegistryEndpointKey
 from ..security import LocalIssuer, TokenVerifier
 from ..services import (
     InstanceService,
@@ -12,8 +14,20 @@ from ..services import (
     RegistryEndpointService,
     SyncedSecretService,
 )
+from ..services.connection_settings import ConnectionSettingsService
+from ..services.health import HealthService
 
-__all__ = ["SUPPORTED_API_VERSIONS", "ApiContext"]
+__all__ = ["SUPPORTED_API_VERSIONS", "ApiContext", "EndpointMonitor"]
+
+
+class EndpointMonitor(Protocol):
+    """Connection tests and health checks (``access.HealthMonitor``), set once running."""
+
+    async def test(
+        self, key: RegistryEndpointKey, repository: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def schedule(self, key: RegistryEndpointKey) -> None: ...
 
 # 2025-10-01, 2026-03-01 and 2026-07-01 share one registry endpoint shape.
 SUPPORTED_API_VERSIONS = ("2025-10-01", "2026-03-01", "2026-07-01")
@@ -28,4 +42,7 @@ class ApiContext:
     synced_secrets: SyncedSecretService | None = None
     kv_secrets: KeyVaultSecretService | None = None
     pull_secrets: PullSecretResolver | None = None
+    health: HealthService | None = None
+    connection_settings: ConnectionSettingsService | None = None
+    monitor: EndpointMonitor | None = None
     max_body_bytes: int = 256 * 1024

@@ -1,7 +1,29 @@
-"""Registry credentials: who a pull authenticates as. No I/O, no transport."""
+"""Registry credentials: *who* a pull authenticates as. No registry protocol, no transport.
+
+An :class:`Authenticator` turns a :class:`Challenge` into an :class:`AuthConfig`;
+``transport`` does the rest. :data:`ANONYMOUS` and :class:`StaticBasic` need nothing else;
+``authn.azure`` (import it explicitly; it needs azure-identity and httpx) exchanges an Entra
+identity for an ACR refresh token. :class:`ExpiringCache` is how any of them, and the
+transport's token cache, reuse a credential until it nears expiry and fetch it only once.
+"""
 
 from __future__ import annotations
 
+from .authenticator import ANONYMOUS, Anonymous, Authenticator, StaticBasic
 from .basic import BasicCredential
+from .challenge import Challenge
+from .claims import unverified_expiry
+from .config import AuthConfig
+from .reuse import ExpiringCache
 
-__all__ = ["BasicCredential"]
+__all__ = [
+    "ANONYMOUS",
+    "Anonymous",
+    "AuthConfig",
+    "Authenticator",
+    "BasicCredential",
+    "Challenge",
+    "ExpiringCache",
+    "StaticBasic",
+    "unverified_expiry",
+]

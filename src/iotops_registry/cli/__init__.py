@@ -7,7 +7,10 @@ import sys
 import click
 
 from .._version import __version__
+from .dev import dev
+from .identity import identity
 from .instance import instance
+from .portal import portal_url
 from .registry import registry
 from .secret import secret
 from .secretsync import secretsync
@@ -23,11 +26,13 @@ def cli() -> None:
 
     Start a local resource provider with `iotops serve`, then manage instances and
     registry endpoints with `iotops instance` and `iotops registry`, and artifact pull
-    secrets with `iotops secret` and `iotops secretsync`.
+    secrets with `iotops secret` and `iotops secretsync`. Local stand-ins for Azure:
+    managed identities with `iotops identity`, and the development registry of
+    `iotops serve --dev` with `iotops dev`.
     """
 
 
-for command in (serve, token, instance, registry, secret, secretsync):
+for command in (serve, token, instance, registry, secret, secretsync, portal_url, identity, dev):
     cli.add_command(command)
 
 

@@ -25,7 +25,7 @@ from .options import (
     connection_options,
     output_options,
 )
-from .output import REGISTRY_COLUMNS, emit
+from .output import REGISTRY_COLUMNS, Column, emit
 from .prompt import confirm_delete
 
 __all__ = ["registry", "update_endpoint"]
@@ -270,3 +270,93 @@ def delete(name: str, instance: str, resource_group: str, yes: bool,
     confirm_delete(f"Delete registry endpoint '{name}' of instance '{instance}'?", yes)
     with connect(conn) as client:
         client.delete(endpoint_path(client.subscription, resource_group, instance, name))
+
+
+TEST_COLUMNS: list[Column] = [
+    ("Step", lambda d: d.get("name")),
+    ("Status", lambda d: d.get("status")),
+    ("Code", lambda d: d.get("code")),
+    ("Message", lambda d: d.get("message")),
+    ("Hint", lambda d: d.get("hint")),
+    ("Ms", lambda d: d.get("durationMs")),
+]
+
+
+@registry.command("test")
+@_endpoint_ref
+@click.option("--repository", "-r", help="A repository to check pull permission on "
+              "[default: the first one the catalog lists under the endpoint's host].")
+@connection_options
+@output_options
+def test_(name: str, instance: str, resource_group: str, repository: str | None,
+          conn: ConnectionOptions, out: OutputOptions) -> None:
+    """Test the connection through a registry endpoint, step by step.
+
+    Checks DNS, TCP, TLS, the registry's /v2/ challenge, the credential (identity token or
+    vault secret), the token exchange, pull permission and catalog permission, and names the
+    first failing step with a hint. Exits 1 when the test fails.
+
+    \b
+    Examples:
+      iotops registry test -n myacr -i myinstance -g myrg --repository graphs/simple
+      iotops registry test -n myacr -i myinstance -g myrg -o table
+    """
+    with connect(conn) as client:
+        path = endpoint_path(client.subscription, resource_group, instance, name) + "/test"
+        reply = client.request("POST", path, body={"repository": repository} if repository
+                               else {})
+    report = reply.body
+    if out.format == "table" and not out.query:
+        emit(report.get("steps", []), out, TEST_COLUMNS)
+    else:
+        emit(report, out, None)
+    if report.get("status") != "Succeeded":
+        raise SystemExit(1)
+
+
+@registry.group()
+def connection() -> None:
+    """Connection settings of an endpoint (this project's extension): a private registry's
+    CA bundle, plain HTTP for loopback registries, extra token-realm hosts."""
+
+
+@connection.command("show")
+@_endpoint_ref
+@connection_options
+@output_options
+def connection_show(name: str, instance: str, resource_group: str, conn: ConnectionOptions,
+                    out: OutputOptions) -> None:
+    """Show an endpoint's connection settings."""
+    with connect(conn) as client:
+        path = endpoint_path(client.subscription, resource_group, instance, name)
+        reply = client.get(path + "/connectionSettings")
+    emit(reply.body, out, None)
+
+
+@connection.command("set")
+@_endpoint_ref
+@click.option("--registry-ca-file", type=click.Path(exists=True, dir_okay=False),
+              help="PEM bundle of the CA that signed the registry's certificate.")
+@click.option("--plain-http/--no-plain-http", default=False,
+              help="Talk plain HTTP to the registry (loopback registries only).")
+@click.option("--allow-realm-host", "realm_hosts", multiple=True, metavar="HOST",
+              help="A token-realm host, other than the registry's, that may receive the "
+                   "endpoint's credentials. Repeatable.")
+@connection_options
+@output_options
+def connection_set(name: str, instance: str, resource_group: str,
+                   registry_ca_file: str | None, plain_http: bool,
+                   realm_hosts: tuple[str, ...], conn: ConnectionOptions,
+                   out: OutputOptions) -> None:
+    """Replace an endpoint's connection settings. TLS verification is never turned off:
+    give the registry's CA instead."""
+    ca = None
+    if registry_ca_file:
+        with open(registry_ca_file, encoding="utf-8") as fh:
+            ca = fh.read()
+    body = {"properties": {"caBundle": ca, "plainHttp": plain_http,
+                           "allowedRealmHosts": list(realm_hosts)}}
+    with connect(conn) as client:
+        path = endpoint_path(client.subscription, resource_group, instance, name)
+        reply = client.put(path + "/connectionSettings", body)
+    emit(reply.body, out, None)

@@ -38,11 +38,27 @@ __all__ = ["serve", "token"]
                    "instead of the embedded vault.")
 @click.option("--secret-cache-ttl", default=60.0, show_default=True, type=click.FloatRange(0),
               help="Seconds a Key Vault secret value is cached before it is read again.")
+@click.option("--health-interval", default=300.0, show_default=True, type=click.FloatRange(0),
+              help="Seconds between health checks of every endpoint (0: only after changes "
+                   "and on demand).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="Logging level; no level ever logs a secret value.")
 @click.option("--baseline-endpoint", is_flag=True, hidden=True,
               help="Serve /-/baseline, a fixed JSON body, for benchmarks.")
+@click.option("--identity-port", default=None, type=click.IntRange(0, 65535),
+              help="Loopback HTTP port of the IMDS-compatible managed identity endpoint "
+                   "[default: 8445, or 0 when --port is 0].")
+@click.option("--dev", is_flag=True,
+              help="Also run a development registry: the CNCF Distribution registry "
+                   "(docker-registry) behind an ACR-compatible token service, plus request "
+                   "counters and fault injection.")
+@click.option("--token-port", default=None, type=click.IntRange(0, 65535),
+              help="With --dev: HTTPS port of the registry token service "
+                   "[default: 8446, or 0 when --port is 0].")
+@click.option("--registry-port", default=None, type=click.IntRange(0, 65535),
+              help="With --dev: HTTPS port of the registry "
+                   "[default: 8447, or 0 (a free port) when --port is 0].")
 def serve(
     data_dir: Path,
     bind: str,
@@ -54,8 +70,13 @@ def serve(
     trusted_issuers: tuple[str, ...],
     keyvault_url: str | None,
     secret_cache_ttl: float,
+    health_interval: float,
     log_level: str,
     baseline_endpoint: bool,
+    identity_port: int | None,
+    dev: bool,
+    token_port: int | None,
+    registry_port: int | None,
 ) -> None:
     """Serve the registry endpoint API over HTTPS.
 
@@ -82,6 +103,11 @@ def serve(
         baseline_endpoint=baseline_endpoint,
         keyvault_url=keyvault_url,
         secret_cache_ttl=secret_cache_ttl,
+        health_interval=health_interval,
+        identity_port=identity_port,
+        dev=dev,
+        token_port=token_port,
+        registry_port=registry_port,
     )
     try:
         run(opts, announce=lambda line: click.echo(line, file=sys.stdout))

@@ -43,7 +43,7 @@ HOST_MAX = 63
 def check_resource_name(value: str) -> str | None:
     if not 3 <= len(value) <= 63:
         return f"The name must be 3 to 63 characters long; '{value[:70]}' has {len(value)}."
-    if not _NAME_RE.match(value):
+    if not _NAME_RE.fullmatch(value):
         return (
             f"The name '{value}' is invalid. Use lowercase letters, digits and hyphens, "
             "starting and ending with a letter or digit."
@@ -52,7 +52,7 @@ def check_resource_name(value: str) -> str | None:
 
 
 def check_resource_group(value: str) -> str | None:
-    if not 1 <= len(value) <= 90 or not _RG_RE.match(value) or value.endswith("."):
+    if not 1 <= len(value) <= 90 or not _RG_RE.fullmatch(value) or value.endswith("."):
         return (
             f"Resource group name '{value[:100]}' is invalid. It must be 1 to 90 characters of "
             "letters, digits, '_', '-', '.', '(' or ')', and must not end in a period."
@@ -61,13 +61,13 @@ def check_resource_group(value: str) -> str | None:
 
 
 def check_subscription(value: str) -> str | None:
-    if not _GUID_RE.match(value):
+    if not _GUID_RE.fullmatch(value):
         return f"The subscription id '{value[:60]}' is not a valid GUID."
     return None
 
 
 def check_guid(value: str, what: str) -> str | None:
-    if not _GUID_RE.match(value):
+    if not _GUID_RE.fullmatch(value):
         return f"The {what} must be a GUID such as 00000000-0000-0000-0000-000000000000."
     return None
 
@@ -101,7 +101,7 @@ def _check_hostname(host: str) -> str | None:
     if len(name) > 253:
         return "The host name is longer than 253 characters."
     for label in name.rstrip(".").split("."):
-        if not _LABEL_RE.match(label):
+        if not _LABEL_RE.fullmatch(label):
             return (
                 f"'{name}' is not a valid host name: each dot-separated label must be 1 to 63 "
                 "letters, digits or hyphens, not starting or ending with a hyphen."
@@ -138,7 +138,7 @@ def check_host(value: str) -> str | None:
         if not path or path.endswith("/"):
             return "The path prefix after the host must not be empty or end with '/'."
         for component in path.split("/"):
-            if not _PATH_COMPONENT_RE.match(component):
+            if not _PATH_COMPONENT_RE.fullmatch(component):
                 return (
                     f"The path segment '{component}' is not a valid repository name component: "
                     "use lowercase letters and digits, separated by '.', '_', '__' or '-'."
@@ -166,7 +166,7 @@ def check_audience(value: str) -> str | None:
 
 
 def check_k8s_name(value: str, what: str) -> str | None:
-    if not 1 <= len(value) <= 253 or not _K8S_NAME_RE.match(value):
+    if not 1 <= len(value) <= 253 or not _K8S_NAME_RE.fullmatch(value):
         return (
             f"The {what} '{value[:80]}' is not a valid Kubernetes name: use at most 253 "
             "lowercase letters, digits, '-' and '.', starting and ending with a letter or digit."

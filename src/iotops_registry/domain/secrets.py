@@ -42,7 +42,7 @@ _TARGET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 
 
 def check_kv_name(value: str) -> str | None:
-    if not _KV_NAME.match(value):
+    if not _KV_NAME.fullmatch(value):
         return (
             f"'{value[:130]}' is not a valid Key Vault secret name: use 1 to 127 letters, "
             "digits and hyphens."
@@ -67,7 +67,7 @@ class SecretMapping(_Wire):
         problem = check_kv_name(name)
         if problem:
             raise PydanticCustomError("InvalidKeyVaultSecretName", problem)
-        if "@" in v and (version is None or not _KV_VERSION.match(version)):
+        if "@" in v and (version is None or not _KV_VERSION.fullmatch(version)):
             raise PydanticCustomError(
                 "InvalidKeyVaultSecretVersion",
                 "A pinned version must follow '@' and be 32 hexadecimal characters.",
@@ -77,7 +77,7 @@ class SecretMapping(_Wire):
     @field_validator("targetKey")
     @classmethod
     def _target(cls, v: str) -> str:
-        if not _TARGET_KEY.match(v):
+        if not _TARGET_KEY.fullmatch(v):
             raise PydanticCustomError(
                 "InvalidTargetKey",
                 f"'{v[:60]}' is not a valid Kubernetes secret key: use letters, digits, "

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from .store import Row, Store, StoreConflict
+from .store import EndpointState, Row, Store, StoreConflict
 from .vault_store import SealedValue, SecretRecord, VaultStore, VersionAttributes
 
 __all__ = [
+    "EndpointState",
     "Row",
     "SealedValue",
     "SecretRecord",

@@ -18,7 +18,11 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "devregistry_role_assignments",
+    "devregistry_settings",
+    "devregistry_tokens",
     "instances",
+    "managed_identities",
     "metadata",
     "registry_endpoints",
     "resource_groups",
@@ -72,6 +76,13 @@ registry_endpoints = Table(
     Column("document", Text, nullable=False),
     # The synced secret an ArtifactPullSecret endpoint names, for "who uses this secret?".
     Column("secret_ref", String(253), nullable=True),
+    # Health kept by the connection checks; the state itself is also in ``document``.
+    Column("health_message", Text, nullable=True),
+    Column("health_transition_at", String(40), nullable=True),
+    Column("health_checked_at", String(40), nullable=True),
+    Column("health_report", Text, nullable=True),
+    # Our extension: CA bundle, plain HTTP (loopback only), extra realm hosts (JSON).
+    Column("connection_settings", Text, nullable=True),
     UniqueConstraint("instance_pk", "name", name="uq_registry_endpoints_instance_name"),
 )
 
@@ -151,3 +162,52 @@ vault_secret_versions = Table(
 )
 
 Index("ix_vault_versions_secret_pk", vault_secret_versions.c.secret_pk, vault_secret_versions.c.pk)
+
+
+# --- identity and devregistry (local stand-ins for Azure services) -----------------------
+# Managed identities served by the IMDS-compatible endpoint, and the development registry's
+# authorization data: role assignments, repository-scoped tokens (only a salted scrypt hash
+# of each password) and registry-wide settings (anonymous pull). Migration 0004 creates them.
+
+managed_identities = Table(
+    "managed_identities",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # "system" | "user"
+    Column("name_key", String(128), nullable=False),  # lower-cased; "(system)" for the system one
+    Column("name", String(128), nullable=False),
+    Column("client_id", String(36), nullable=False),
+    Column("principal_id", String(36), nullable=False),
+    Column("resource_id", String(1024), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("name_key", name="uq_managed_identities_name_key"),
+    UniqueConstraint("client_id", name="uq_managed_identities_client_id"),
+)
+
+devregistry_role_assignments = Table(
+    "devregistry_role_assignments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("assignee", String(64), nullable=False),  # lower-cased client id (or object id)
+    Column("role", String(32), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("assignee", "role", name="uq_devregistry_roles_assignee_role"),
+)
+
+devregistry_tokens = Table(
+    "devregistry_tokens",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(50), nullable=False),  # also the username
+    Column("password_hash", String(255), nullable=False),  # scrypt$n$r$p$salt$hash
+    Column("scopes", Text, nullable=False),  # JSON [{"repository": pattern, "actions": [...]}]
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("name", name="uq_devregistry_tokens_name"),
+)
+
+devregistry_settings = Table(
+    "devregistry_settings",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)

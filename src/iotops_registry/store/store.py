@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ..errors import ConfigurationError
 from .schema import instances, registry_endpoints, resource_groups, synced_secrets
 
-__all__ = ["Row", "Store", "StoreConflict"]
+__all__ = ["EndpointState", "Row", "Store", "StoreConflict"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_204_117_001
@@ -52,6 +52,19 @@ class Row:
     name: str
     etag: str
     document: str
+
+
+@dataclass(frozen=True)
+class EndpointState:
+    """An endpoint with what the connection checks need and keep."""
+
+    pk: int
+    document: str
+    connection_settings: str | None
+    health_message: str | None
+    health_transition_at: str | None
+    health_checked_at: str | None
+    health_report: str | None
 
 
 class _Reader:
@@ -132,7 +145,9 @@ class _Reader:
     def synced_secret(self, instance_pk: int, name: str) -> Row | None:
         r = self.conn.execute(
             select(
-                synced_secrets.c.pk, synced_secrets.c.name, synced_secrets.c.etag,
+                synced_secrets.c.pk,
+                synced_secrets.c.name,
+                synced_secrets.c.etag,
                 synced_secrets.c.document,
             ).where(synced_secrets.c.instance_pk == instance_pk, synced_secrets.c.name == name)
         ).first()
@@ -140,13 +155,85 @@ class _Reader:
 
     def list_synced_secrets(self, instance_pk: int, after: str | None, limit: int) -> list[Row]:
         q = select(
-            synced_secrets.c.pk, synced_secrets.c.name, synced_secrets.c.etag,
+            synced_secrets.c.pk,
+            synced_secrets.c.name,
+            synced_secrets.c.etag,
             synced_secrets.c.document,
         ).where(synced_secrets.c.instance_pk == instance_pk)
         if after is not None:
             q = q.where(synced_secrets.c.name > after)
         q = q.order_by(synced_secrets.c.name).limit(limit)
         return [Row(r.pk, r.name, r.etag, r.document) for r in self.conn.execute(q)]
+
+    def endpoint_state(
+        self, sub: str, rg_key: str, instance: str, name: str
+    ) -> EndpointState | None:
+        e = registry_endpoints.c
+        r = self.conn.execute(
+            select(
+                e.pk,
+                e.document,
+                e.connection_settings,
+                e.health_message,
+                e.health_transition_at,
+                e.health_checked_at,
+                e.health_report,
+            )
+            .join(instances, instances.c.pk == e.instance_pk)
+            .where(
+                instances.c.subscription_id == sub,
+                instances.c.rg_key == rg_key,
+                instances.c.name == instance,
+                e.name == name,
+            )
+        ).first()
+        if r is None:
+            return None
+        return EndpointState(
+            r.pk,
+            r.document,
+            r.connection_settings,
+            r.health_message,
+            r.health_transition_at,
+            r.health_checked_at,
+            r.health_report,
+        )
+
+    def health_by_name(
+        self, sub: str, rg_key: str, instance: str, names: list[str]
+    ) -> dict[str, tuple[str | None, str | None, str | None]]:
+        """name -> (message, lastTransitionTime, lastCheckedTime), for ``$expand``."""
+        if not names:
+            return {}
+        e = registry_endpoints.c
+        q = (
+            select(e.name, e.health_message, e.health_transition_at, e.health_checked_at)
+            .join(instances, instances.c.pk == e.instance_pk)
+            .where(
+                instances.c.subscription_id == sub,
+                instances.c.rg_key == rg_key,
+                instances.c.name == instance,
+                e.name.in_(names),
+            )
+        )
+        return {
+            r.name: (r.health_message, r.health_transition_at, r.health_checked_at)
+            for r in self.conn.execute(q)
+        }
+
+    def all_endpoint_ids(self) -> list[tuple[str, str, str, str]]:
+        """(subscription, rg key, instance, endpoint name) of every endpoint."""
+        q = (
+            select(
+                instances.c.subscription_id,
+                instances.c.rg_key,
+                instances.c.name,
+                registry_endpoints.c.name.label("endpoint"),
+            )
+            .join(instances, instances.c.pk == registry_endpoints.c.instance_pk)
+            .order_by(registry_endpoints.c.pk)
+        )
+        return [(r.subscription_id, r.rg_key, r.name, r.endpoint) for r in self.conn.execute(q)]
 
     def endpoint_in_instance(self, instance_pk: int, name: str) -> Row | None:
         r = self.conn.execute(
@@ -253,6 +340,35 @@ class _Writer(_Reader):
             update(registry_endpoints)
             .where(registry_endpoints.c.pk == pk)
             .values(etag=etag, document=document, secret_ref=secret_ref)
+        )
+
+    def record_health(
+        self,
+        pk: int,
+        document: str,
+        message: str,
+        transition_at: str,
+        checked_at: str,
+        report: str,
+    ) -> None:
+        """Health is status, not configuration: the ETag does not change."""
+        self.conn.execute(
+            update(registry_endpoints)
+            .where(registry_endpoints.c.pk == pk)
+            .values(
+                document=document,
+                health_message=message,
+                health_transition_at=transition_at,
+                health_checked_at=checked_at,
+                health_report=report,
+            )
+        )
+
+    def set_connection_settings(self, pk: int, settings: str | None) -> None:
+        self.conn.execute(
+            update(registry_endpoints)
+            .where(registry_endpoints.c.pk == pk)
+            .values(connection_settings=settings)
         )
 
     # --- synced secrets ----------------------------------------------------------------

@@ -1,0 +1,144 @@
+"""Small JSON admin routes on the ARM origin, behind the ARM bearer token.
+
+The development stand-ins are managed over ``{arm}/-/dev/...``: the same origin, TLS and
+authentication as the resource provider (any token the ARM API accepts), without being part
+of the ARM surface. Errors use the ARM envelope, so the CLI shows them like any ARM error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..errors import ApiError, InvalidRequestError, NotFoundError, PayloadTooLargeError
+from ..security import TokenVerifier
+
+__all__ = ["ADMIN_PREFIX", "AdminRouter", "Call", "json_response"]
+
+log = logging.getLogger("iotops_registry.admin")
+
+ADMIN_PREFIX = "/-/dev"
+_MAX_BODY = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Call:
+    """One admin request, as a handler sees it (handlers run in a worker thread)."""
+
+    params: dict[str, str]
+    query: dict[str, str]
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+# A handler returns (status, JSON body) or (status, None) for no body.
+Handler = Callable[[Call], tuple[int, Any]]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _error(exc: ApiError) -> Response:
+    return json_response(exc.envelope(), exc.status, exc.headers)
+
+
+async def _read_json(request: Request) -> dict[str, Any]:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > _MAX_BODY:
+            raise PayloadTooLargeError(f"The request body is larger than {_MAX_BODY} bytes.")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidRequestError("The request body is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    return data
+
+
+class AdminRouter:
+    """ASGI app for ``/-/dev/...``: authenticate, route, run the handler, render JSON."""
+
+    def __init__(self, verifier: TokenVerifier, *, missing_hint: str = "") -> None:
+        self._verifier = verifier
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._missing_hint = missing_hint
+
+    def add(self, method: str, pattern: str, handler: Handler) -> None:
+        """Route ``method`` on ``pattern`` (``/identities/{name}``, under ``/-/dev``)."""
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
+        self._routes.append((method.upper(), re.compile(f"^{ADMIN_PREFIX}{regex}/?$"), handler))
+
+    def handles(self, path: str) -> bool:
+        return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+    def in_front_of(self, app: Any) -> Any:
+        """``app`` with ``/-/dev/...`` answered by this router first."""
+
+        async def routed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http" and self.handles(scope["path"]):
+                await self(scope, receive, send)
+            else:
+                await app(scope, receive, send)
+
+        return routed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self._handle(request)
+        except ApiError as exc:
+            response = _error(exc)
+        except Exception:
+            request_id = str(uuid.uuid4())
+            log.exception("admin request %s %s failed (request %s)",
+                          request.method, request.url.path[:200], request_id)
+            response = _error(ApiError(f"Internal error. Quote request id {request_id}."))
+        await response(scope, receive, send)
+
+    async def _handle(self, request: Request) -> Response:
+        self._verifier.verify_header(request.headers.get("authorization"))
+        path, method = request.url.path, request.method.upper()
+        allowed: list[str] = []
+        for route_method, regex, handler in self._routes:
+            match = regex.match(path)
+            if match is None:
+                continue
+            if route_method != method:
+                allowed.append(route_method)
+                continue
+            body = await _read_json(request) if method in ("POST", "PUT", "PATCH") else {}
+            call = Call(match.groupdict(), dict(request.query_params), body)
+            status, data = await run_in_threadpool(handler, call)
+            if data is None:
+                return Response(status_code=status)
+            return json_response(data, status)
+        if allowed:
+            raise ApiError(
+                f"The method {method} is not allowed here; use {', '.join(sorted(allowed))}.",
+                code="MethodNotAllowed",
+                status=405,
+                headers={"Allow": ", ".join(sorted(allowed))},
+            )
+        raise NotFoundError(f"No admin route {path[:200]}.{self._missing_hint}", code="NotFound")

@@ -1,0 +1,118 @@
+"""Endpoint health: what the last connection test says, kept on the endpoint.
+
+``healthState`` (Available, Degraded, Unavailable, Unknown) lives in the resource document, as
+ARM defines it. The message and the times are served on request (``$expand=healthStatus``) so
+that the resource's shape stays exactly ARM's and SDK read-modify-write cycles keep working.
+Health is status, not configuration: recording it never changes the ETag.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain import InstanceKey, RegistryEndpointKey
+from ..errors import NotFoundError
+from ..store import Store
+from .common import now_iso
+
+__all__ = ["HealthRecord", "HealthService", "health_from_report"]
+
+# Steps whose failure leaves the endpoint usable for some artifacts.
+DEGRADING_STEPS = {"PullPermission"}
+
+
+@dataclass(frozen=True)
+class HealthRecord:
+    state: str
+    message: str
+    last_transition_time: str | None
+    last_checked_time: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "message": self.message,
+            "lastTransitionTime": self.last_transition_time,
+            "lastCheckedTime": self.last_checked_time,
+        }
+
+
+def health_from_report(report: dict[str, Any]) -> tuple[str, str]:
+    """(healthState, message) for a connection-test report."""
+    failed = [s for s in report["steps"] if s["status"] == "Failed"]
+    if not failed:
+        warnings = [s for s in report["steps"] if s["status"] == "Warning"]
+        note = f" ({warnings[0]['message']})" if warnings else ""
+        return "Available", f"All connection checks passed{note}."
+    first = failed[0]
+    state = "Degraded" if all(s["name"] in DEGRADING_STEPS for s in failed) else "Unavailable"
+    hint = f" {first['hint']}" if first.get("hint") else ""
+    return state, f"{first['name']}: {first['message']}{hint}"
+
+
+class HealthService:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def record(self, key: RegistryEndpointKey, report: dict[str, Any]) -> HealthRecord | None:
+        """Keep a report's verdict; ``None`` if the endpoint is gone meanwhile."""
+        state, message = health_from_report(report)
+        p = key.parent
+        now = now_iso()
+        with self._store.write() as w:
+            current = w.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
+            if current is None:
+                return None
+            doc = json.loads(current.document)
+            previous = doc["properties"].get("healthState", "Unknown")
+            transition = current.health_transition_at
+            if previous != state or transition is None:
+                transition = now
+            doc["properties"]["healthState"] = state
+            w.record_health(
+                current.pk,
+                json.dumps(doc, separators=(",", ":")),
+                message,
+                transition,
+                now,
+                json.dumps(report, separators=(",", ":")),
+            )
+        return HealthRecord(state, message, transition, now)
+
+    def get(self, key: RegistryEndpointKey) -> tuple[HealthRecord, dict[str, Any] | None]:
+        p = key.parent
+        with self._store.read() as r:
+            current = r.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
+        if current is None:
+            raise NotFoundError(
+                f"The registry endpoint '{key.name}' was not found.", code="ResourceNotFound"
+            )
+        state = json.loads(current.document)["properties"].get("healthState", "Unknown")
+        record = HealthRecord(
+            state,
+            current.health_message or "Not checked yet.",
+            current.health_transition_at,
+            current.health_checked_at,
+        )
+        report = json.loads(current.health_report) if current.health_report else None
+        return record, report
+
+    def expand(self, parent: InstanceKey, documents: list[str]) -> list[str]:
+        """Add ``properties.healthStatus`` to served documents (``$expand=healthStatus``)."""
+        parsed = [json.loads(d) for d in documents]
+        with self._store.read() as r:
+            health = r.health_by_name(
+                parent.sub_key, parent.rg_key, parent.instance, [d["name"] for d in parsed]
+            )
+        out = []
+        for doc in parsed:
+            message, transition, checked = health.get(doc["name"], (None, None, None))
+            doc["properties"]["healthStatus"] = {
+                "message": message or "Not checked yet.",
+                "lastTransitionTime": transition,
+                "lastCheckedTime": checked,
+            }
+            out.append(json.dumps(doc, separators=(",", ":")))
+        return out

@@ -1,0 +1,73 @@
+"""Bodies: bounded reads of small responses, and file uploads that can be sent twice.
+
+Token and error bodies come from servers we do not control, so they are read with a cap.
+Upload bodies from files are re-readable streams: a retry or a 401 → token → resend can
+send them again, which an iterator cannot.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+
+__all__ = ["FileBody", "raw_chunks", "read_bounded"]
+
+TOKEN_BODY_LIMIT = 64 * 1024
+ERROR_BODY_LIMIT = 64 * 1024
+
+
+async def read_bounded(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
+    """Up to ``limit`` bytes of the body, and whether there was more (then left unread)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        if size + len(chunk) > limit:
+            chunks.append(chunk[: limit - size])
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks), False
+
+
+async def raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body as sent (no content decoding), as it arrives. A response that some
+    transport already read (``httpx.MockTransport`` does) yields its content once."""
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    else:
+        if content:
+            yield content
+
+
+class FileBody(httpx.AsyncByteStream):
+    """``length`` bytes of a file from ``offset``, read in ``chunk_size`` pieces on each
+    iteration (so the request is replayable). Reads are plain blocking reads of at most a
+    chunk: page-cache speed, shorter than one network round trip."""
+
+    def __init__(
+        self, path: str | Path, offset: int, length: int, chunk_size: int = 1 << 20
+    ) -> None:
+        self.path = Path(path)
+        self.offset = offset
+        self.length = length
+        self.chunk_size = chunk_size
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            position, remaining = self.offset, self.length
+            while remaining > 0:
+                chunk = os.pread(fd, min(self.chunk_size, remaining), position)
+                if not chunk:
+                    raise OSError(f"{self.path.name} is shorter than expected")
+                position += len(chunk)
+                remaining -= len(chunk)
+                yield chunk
+        finally:
+            os.close(fd)
