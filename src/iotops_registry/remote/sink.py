@@ -2,10 +2,12 @@
 
 On a small machine the client's costs for a large blob are the event loop's (socket,
 HTTP parsing) plus SHA-256 plus the file write, and SHA-256 alone runs at under 1 GB/s.
-So for large blobs (``offload=True``) chunks are batched (4 MiB) and each batch is hashed
+So for large blobs (``offload=True``) chunks are batched (1 MiB) and each batch is hashed
 and written in a worker thread while the loop receives the next one: hashlib and
-``os.writev`` release the GIL, so the two overlap on two cores. At most one batch is in
-flight, which keeps the order and bounds memory. Small blobs are handled inline: a thread
+``os.writev`` release the GIL, so the two overlap when a second core is free (and cost
+about the same as inline hashing when none is). At most one batch is in flight, which
+keeps the order and bounds memory; small batches keep freed buffers reusable (4 MiB ones
+made the allocator return and re-fault memory). Small blobs are handled inline: a thread
 hop costs more than hashing a few KiB.
 """
 
@@ -21,7 +23,7 @@ __all__ = ["OFFLOAD_THRESHOLD", "BlobSink"]
 
 OFFLOAD_THRESHOLD = 8 << 20
 _INLINE_BATCH = 1 << 20
-_OFFLOAD_BATCH = 4 << 20
+_OFFLOAD_BATCH = 1 << 20
 _IOV_MAX = 512
 
 
@@ -71,10 +73,22 @@ class BlobSink:
         return self.hasher.digest()
 
     async def abort(self) -> None:
-        """Let a batch in flight finish: the caller may close the file right after."""
-        if self._pending is not None:
-            await asyncio.wait([self._pending])
-            self._pending = None
+        """Wait until no batch is in flight: the caller closes the file right after, and a
+        worker still writing to a closed (or reused!) descriptor must not happen. Waits
+        through repeated cancellation, then re-raises it."""
+        pending, cancelled = self._pending, False
+        if pending is None:
+            return
+        while not pending.done():
+            try:
+                await asyncio.wait([pending])
+            except asyncio.CancelledError:
+                cancelled = True
+        self._pending = None
+        if not pending.cancelled():
+            pending.exception()  # retrieved: the caller is already raising something else
+        if cancelled:
+            raise asyncio.CancelledError
 
     def content(self) -> bytes:
         return b"".join(self.kept)
@@ -91,8 +105,10 @@ class BlobSink:
 
     async def _settle(self) -> None:
         if self._pending is not None:
-            pending, self._pending = self._pending, None
-            await pending
+            # Shielded: cancelling the caller must not mark the batch done while its
+            # thread still runs (abort() relies on done() meaning finished).
+            await asyncio.shield(self._pending)
+            self._pending = None
 
     def _consume(self, batch: list[bytes]) -> None:
         for chunk in batch:

@@ -4,9 +4,11 @@ Why it exists: httpcore asks its network stream for 64 KiB at a time, and the de
 (anyio) stream wraps each read in a cancel scope. For a 256 MiB blob that is 4,096 rounds
 through anyio, h11 and httpx, and it made the client CPU-bound at ~250 MB/s on a 2-core
 machine. Here asyncio's socket transport fills a buffer (up to 256 KiB per ``recv``) and
-each ``read`` hands h11 what is buffered, up to 1 MiB: far fewer rounds, and a timer only
-when a read actually has to wait. h11 accepts data in any amount; in httpcore's HTTP/1.1
-path nothing else depends on the size of a read, so ``max_bytes`` is treated as a floor.
+each ``read`` hands h11 a whole received chunk (small ones joined up to 256 KiB): a
+quarter of the rounds or fewer, no copy, and a timer only when a read has to wait. h11
+accepts data in any amount; in httpcore's HTTP/1.1 path nothing else depends on the size
+of a read, so ``max_bytes`` is treated as a floor. (Joining up to 1 MiB was measured too:
+the extra copy and the page faults of larger buffers cost more than the rounds saved.)
 
 Backpressure both ways: the socket stops being read while 4 MiB sit unread, and a write
 waits until the transport's buffer drains. Errors are httpcore's (``ConnectError``,
@@ -25,7 +27,7 @@ import httpcore
 
 __all__ = ["AsyncioBackend"]
 
-READ_SIZE = 1 << 20
+READ_SIZE = 256 << 10
 HIGH_WATER = 4 << 20
 LOW_WATER = 1 << 20
 WRITE_HIGH_WATER = 1 << 20
