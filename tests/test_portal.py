@@ -182,7 +182,10 @@ def test_empty_state_then_create_anonymous(
     r = row(page, "ghcr-public")
     expect(r).to_contain_text("Anonymous")
     expect(r).to_contain_text("Succeeded")
-    expect(r).to_contain_text("Unknown")
+    # Health moves from Unknown to the background check's verdict (no network here: the
+    # DNS step fails), with its message, without a reload.
+    expect(r).to_contain_text("Unavailable", timeout=30_000)
+    expect(r).to_contain_text("DnsResolution")
     expect(page.locator("#empty-state")).to_be_hidden()
 
     props = api_endpoint(http, scope, "ghcr-public")["properties"]

@@ -334,9 +334,12 @@ class ArmApp(SecretRoutes, AccessRoutes):
 
     async def _instance_put(self, request: Request, route: _Route, p: Principal) -> Response:
         body = await self._body(request)
+        key = self._instance_key(route)
         result = await run_in_threadpool(
-            self.ctx.instances.put, self._instance_key(route), body, p, self._preconditions(request)
+            self.ctx.instances.put, key, body, p, self._preconditions(request)
         )
+        if result.created and self.ctx.monitor is not None:
+            self.ctx.monitor.schedule(RegistryEndpointKey(key, "default"))
         return self._written(result)
 
     async def _instance_patch(self, request: Request, route: _Route, p: Principal) -> Response:

@@ -235,6 +235,23 @@
     render();
   }
 
+  // The server checks a new or changed endpoint in the background: follow its health until
+  // it leaves Unknown (or give up after ~30 s), so the list shows the verdict.
+  async function watchHealth(id) {
+    for (let i = 0; i < 30; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const r = await P.api.call("GET", `${id}?$expand=${P.api.EXPAND}`);
+      if (!r.ok || !r.data) return;
+      const current = find(id);
+      if (!current) return;
+      if ((r.data.properties || {}).healthState !== "Unknown" ||
+          ((r.data.properties || {}).healthStatus || {}).lastCheckedTime) {
+        upsert(r.data);
+        return;
+      }
+    }
+  }
+
   function remove(id) {
     const key = (id || "").toLowerCase();
     state.items = state.items.filter((i) => (i.id || "").toLowerCase() !== key);
@@ -292,7 +309,7 @@
   }
 
   P.list = {
-    init, find, upsert, remove, reload: loadEndpoints, state,
+    init, find, upsert, remove, watchHealth, reload: loadEndpoints, state,
     current: () => state.instance,
     isLoading: () => state.loading,
   };

@@ -421,6 +421,7 @@
       const doc = await putEndpoint();
       if (!doc) return;
       P.list.upsert(doc);
+      P.list.watchHealth(doc.id);
       setBusy(false);
       $("wizard").close();
       notify(`${editing ? "Saved" : "Created"} registry endpoint '${doc.name}'.`);
