@@ -290,3 +290,14 @@ async def test_transport_errors_become_registry_unreachable() -> None:
         with pytest.raises(RegistryUnreachable) as info:
             await registry.get_manifest("a", "v1")
     assert info.value.kind == "timeout" and "r.test/v2/a/manifests/v1" in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_well_known_empty_blobs_need_no_request(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"unexpected request {request.url}")
+
+    async with RegistryClient("r.test", transport=httpx.MockTransport(handler)) as registry:
+        assert await registry.get_blob("a", Digest.of(b"{}")) == b"{}"
+        assert await registry.download_blob("a", Digest.of(b""), tmp_path / "cfg", size=0) == 0
+    assert (tmp_path / "cfg").read_bytes() == b""

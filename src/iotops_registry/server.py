@@ -213,9 +213,21 @@ def _registry_access(
     return access, monitor, exchange_http
 
 
+def _run_loop(coro: Any) -> None:
+    """uvloop when it is installed (it comes with uvicorn[standard]), else asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        asyncio.run(coro)
+        return
+    uvloop.run(coro)
+
+
 def _listen(bind: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only when the
+    # listener says so, and without it Nagle + delayed ACK stall every response ~40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((bind, port))
@@ -426,6 +438,7 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
         pull_secrets=PullSecretResolver(store, secrets, ttl=opts.secret_cache_ttl),
         health=HealthService(store),
         connection_settings=ConnectionSettingsService(store),
+        inline_reads=store.dialect == "sqlite",
     )
     portal = Portal(issuer, default_subscription=settings.subscription_id)
     app = create_app(ctx, baseline=opts.baseline_endpoint, portal=portal)
@@ -518,7 +531,7 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         stand_ins.start_registry()
-        asyncio.run(main())
+        _run_loop(main())
         if stand_ins.failure:
             raise ConfigurationError(stand_ins.failure)
     finally:

@@ -18,7 +18,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
@@ -39,10 +39,13 @@ from ..services import Page, Preconditions, WriteResult
 from ..services.common import MAX_PAGE_SIZE
 from .access_routes import AccessRoutes
 from .context import SUPPORTED_API_VERSIONS, ApiContext
+from .query import query, query_ci
 from .responses import error_response, json_text_response, warning_header
 from .secrets_routes import SecretRoutes
 
 __all__ = ["ArmApp"]
+
+T = TypeVar("T")
 
 log = logging.getLogger("iotops_registry.api")
 
@@ -130,10 +133,11 @@ class ArmApp(SecretRoutes, AccessRoutes):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         request_id = str(uuid.uuid4())
-        headers = {"x-ms-request-id": request_id, "x-ms-correlation-request-id": request_id}
+        rid = request_id.encode()
+        extra = [(b"x-ms-request-id", rid), (b"x-ms-correlation-request-id", rid)]
         client_request_id = request.headers.get("x-ms-client-request-id")
         if client_request_id:
-            headers["x-ms-client-request-id"] = client_request_id[:128]
+            extra.append((b"x-ms-client-request-id", client_request_id[:128].encode("latin-1")))
         try:
             response = await self._handle(request)
         except ApiError as exc:
@@ -151,15 +155,18 @@ class ArmApp(SecretRoutes, AccessRoutes):
                     code="InternalServerError",
                 )
             )
-        response.headers.update(headers)
-        log.debug("%s %s -> %s", request.method, request.url.path, response.status_code)
+        # Appended to the raw list: these names are never set by a handler, and MutableHeaders
+        # would rescan the list for every one of them.
+        response.raw_headers.extend(extra)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s %s -> %s", request.method, scope["path"], response.status_code)
         await response(scope, receive, send)
 
     async def _handle(self, request: Request) -> Response:
-        route = _route(request.url.path)
+        route = _route(request.scope["path"])
         if route is None:
             raise NotFoundError(
-                f"No resource type matches the path '{request.url.path[:200]}'.",
+                f"No resource type matches the path '{request.scope['path'][:200]}'.",
                 code="InvalidResourceType",
             )
         allowed = _ALLOWED[route.kind]
@@ -178,11 +185,18 @@ class ArmApp(SecretRoutes, AccessRoutes):
         result: Response = await handler(request, route, principal)
         return result
 
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a store read. SQLite reads in WAL mode never wait for a writer and take tens
+        of microseconds, less than a hop to a worker thread, so they run inline."""
+        if self.ctx.inline_reads:
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
+
     # --- checks --------------------------------------------------------------------------
 
     @staticmethod
     def _check_api_version(request: Request) -> None:
-        version = request.query_params.get("api-version")
+        version = query(request).get("api-version")
         if version is None:
             raise InvalidRequestError(
                 "The api-version query parameter is required. Supported versions: "
@@ -274,7 +288,7 @@ class ArmApp(SecretRoutes, AccessRoutes):
 
     @staticmethod
     def _paging(request: Request) -> tuple[int | None, str | None]:
-        params = {k.lower(): v for k, v in request.query_params.items()}
+        params = query_ci(request)
         top_raw = params.get("$top")
         top: int | None = None
         if top_raw is not None:
@@ -289,21 +303,23 @@ class ArmApp(SecretRoutes, AccessRoutes):
 
     @staticmethod
     def _expand_health(request: Request) -> bool:
-        expand = {k.lower(): v for k, v in request.query_params.items()}.get("$expand", "")
+        if b"expand" not in request.scope.get("query_string", b"").lower():
+            return False
+        expand = query_ci(request).get("$expand", "")
         return "healthstatus" in [e.strip().lower() for e in expand.split(",")]
 
     @staticmethod
     def _page_response(request: Request, page: Page, top: int | None) -> Response:
         body = '{"value":[' + ",".join(page.documents) + "]"
         if page.next_token:
-            query = f"api-version={quote(request.query_params['api-version'])}"
+            qs = f"api-version={quote(query(request)['api-version'])}"
             if top is not None:
-                query += f"&$top={top}"
-            query += f"&$skipToken={quote(page.next_token)}"
-            expand = {k.lower(): v for k, v in request.query_params.items()}.get("$expand")
+                qs += f"&$top={top}"
+            qs += f"&$skipToken={quote(page.next_token)}"
+            expand = query_ci(request).get("$expand")
             if expand:
-                query += f"&$expand={quote(expand)}"
-            link = f"{str(request.base_url).rstrip('/')}{request.url.path}?{query}"
+                qs += f"&$expand={quote(expand)}"
+            link = f"{str(request.base_url).rstrip('/')}{request.url.path}?{qs}"
             body += ',"nextLink":' + json.dumps(link)
         return json_text_response(body + "}")
 
@@ -329,7 +345,7 @@ class ArmApp(SecretRoutes, AccessRoutes):
         return self._page_response(request, page, top)
 
     async def _instance_get(self, request: Request, route: _Route, _p: Principal) -> Response:
-        doc, etag = await run_in_threadpool(self.ctx.instances.get, self._instance_key(route))
+        doc, etag = await self._read(self.ctx.instances.get, self._instance_key(route))
         return json_text_response(doc, headers={"ETag": etag})
 
     async def _instance_put(self, request: Request, route: _Route, p: Principal) -> Response:
@@ -367,9 +383,7 @@ class ArmApp(SecretRoutes, AccessRoutes):
 
     async def _endpoints_get(self, request: Request, route: _Route, _p: Principal) -> Response:
         top, skip = self._paging(request)
-        page = await run_in_threadpool(
-            self.ctx.endpoints.list, self._instance_key(route), top, skip
-        )
+        page = await self._read(self.ctx.endpoints.list, self._instance_key(route), top, skip)
         if self._expand_health(request):
             assert self.ctx.health is not None
             docs = await run_in_threadpool(
@@ -379,7 +393,7 @@ class ArmApp(SecretRoutes, AccessRoutes):
         return self._page_response(request, page, top)
 
     async def _endpoint_get(self, request: Request, route: _Route, _p: Principal) -> Response:
-        doc, etag = await run_in_threadpool(self.ctx.endpoints.get, self._endpoint_key(route))
+        doc, etag = await self._read(self.ctx.endpoints.get, self._endpoint_key(route))
         if self._expand_health(request):
             assert self.ctx.health is not None
             (doc,) = await run_in_threadpool(

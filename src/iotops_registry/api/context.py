@@ -46,3 +46,4 @@ class ApiContext:
     connection_settings: ConnectionSettingsService | None = None
     monitor: EndpointMonitor | None = None
     max_body_bytes: int = 256 * 1024
+    inline_reads: bool = False  # SQLite: reads are cheaper than a thread hop

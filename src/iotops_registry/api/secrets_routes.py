@@ -27,6 +27,7 @@ from ..services import (
     SyncedSecretService,
     WriteResult,
 )
+from .query import query
 from .responses import json_text_response
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class SecretRoutes(ABC):
         return self._written(result)
 
     async def _synced_delete(self, request: Request, route: Any, _p: Principal) -> Response:
-        force = request.query_params.get("force", "").lower() == "true"
+        force = query(request).get("force", "").lower() == "true"
         await run_in_threadpool(
             lambda: self._synced.delete(
                 self._instance_key(route), route.name, self._preconditions(request), force=force
@@ -139,7 +140,7 @@ class SecretRoutes(ABC):
     # --- resolution ----------------------------------------------------------------------
 
     async def _resolve_post(self, request: Request, route: Any, _p: Principal) -> Response:
-        fresh = request.query_params.get("fresh", "").lower() == "true"
+        fresh = query(request).get("fresh", "").lower() == "true"
         key = RegistryEndpointKey(self._instance_key(route), route.name)
         resolved = await run_in_threadpool(lambda: self._resolver.resolve(key, fresh=fresh))
         body = {

@@ -1,4 +1,5 @@
-"""Pure validation rules shared by the API, the CLI and the portal.
+"""Pure validation rules shared by the API, the CLI and the portal. Pure functions of
+strings, so they are memoised: the same names come back on every request.
 
 Each rule returns ``None`` when the value is fine, or a sentence saying what is wrong and how
 to fix it. No rule ever echoes more of the value than the user needs to see.
@@ -6,6 +7,7 @@ to fix it. No rule ever echoes more of the value than the user needs to see.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -40,6 +42,7 @@ HOST_MIN = 3
 HOST_MAX = 63
 
 
+@functools.lru_cache(maxsize=4096)
 def check_resource_name(value: str) -> str | None:
     if not 3 <= len(value) <= 63:
         return f"The name must be 3 to 63 characters long; '{value[:70]}' has {len(value)}."
@@ -51,6 +54,7 @@ def check_resource_name(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def check_resource_group(value: str) -> str | None:
     if not 1 <= len(value) <= 90 or not _RG_RE.fullmatch(value) or value.endswith("."):
         return (
@@ -60,12 +64,14 @@ def check_resource_group(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def check_subscription(value: str) -> str | None:
     if not _GUID_RE.fullmatch(value):
         return f"The subscription id '{value[:60]}' is not a valid GUID."
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def check_guid(value: str, what: str) -> str | None:
     if not _GUID_RE.fullmatch(value):
         return f"The {what} must be a GUID such as 00000000-0000-0000-0000-000000000000."
@@ -115,6 +121,7 @@ def _check_port(port: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def check_host(value: str) -> str | None:
     """A registry host: ``name[:port][/path/prefix]`` with no scheme, userinfo or query."""
     if "://" in value:
@@ -146,6 +153,7 @@ def check_host(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def check_scope(value: str) -> str | None:
     if any(ch.isspace() for ch in value) or not value.endswith("/.default") or len(value) < 10:
         return (
@@ -155,6 +163,7 @@ def check_scope(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def check_audience(value: str) -> str | None:
     parts = urlsplit(value)
     if parts.scheme != "https" or not parts.netloc or any(ch.isspace() for ch in value):
@@ -165,6 +174,7 @@ def check_audience(value: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def check_k8s_name(value: str, what: str) -> str | None:
     if not 1 <= len(value) <= 253 or not _K8S_NAME_RE.fullmatch(value):
         return (

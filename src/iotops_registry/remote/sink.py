@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from ..oci import Digest, Hasher
 
-__all__ = ["OFFLOAD_THRESHOLD", "BlobSink"]
+__all__ = ["OFFLOAD_THRESHOLD", "BlobSink", "write_all"]
 
 OFFLOAD_THRESHOLD = 8 << 20
 _INLINE_BATCH = 1 << 20

@@ -91,8 +91,7 @@ class RegistryEndpointService:
 
     def get(self, key: RegistryEndpointKey) -> tuple[str, str]:
         p = key.parent
-        with self._store.read() as r:
-            row = r.get_endpoint(p.sub_key, p.rg_key, p.instance, key.name)
+        row = self._store.get_endpoint_fast(p.sub_key, p.rg_key, p.instance, key.name)
         if row is None:
             raise _not_found(key)
         return row.document, row.etag
