@@ -127,10 +127,11 @@ async def test_refresh_token_reused_until_near_its_exp_entra_token_too() -> None
     credential, exchange = FakeCredential(lifetime=7200), Exchange()
     auth, _ = authenticator(credential, exchange, clock=clock, skew=300)
     await auth.authorization(CHALLENGE)
-    clock.now = 3600 - 301
+    # (margins of a minute: the tokens' exp are wall-clock times, taken a moment earlier)
+    clock.now = 3600 - 360
     await auth.authorization(CHALLENGE)
     assert len(exchange.requests) == 1
-    clock.now = 3600 - 299  # within the skew of the refresh token's exp
+    clock.now = 3600 - 240  # within the skew (300 s) of the refresh token's exp
     await auth.authorization(CHALLENGE)
     assert len(exchange.requests) == 2 and credential.calls == 1  # Entra token still good
     clock.now = 7200

@@ -159,18 +159,19 @@ async def test_uploads_monolithic_chunked_from_file_and_skip_existing(
 
 @pytest.mark.anyio
 async def test_large_blob_round_trip_through_a_file(client: RegistryClient, tmp_path: Path) -> None:
-    """Above the offload threshold: hashing and writing run in a worker thread."""
+    """Above the bulk threshold, with and without the size known beforehand."""
     repository = repo()
     data = os.urandom(24 * 1024 * 1024 + 3)
     source = tmp_path / "big.bin"
     source.write_bytes(data)
     descriptor = await client.push_blob(repository, source)
-    target = tmp_path / "copy.bin"
-    assert await client.download_blob(repository, descriptor.digest, target, fsync=True) == len(
-        data
-    )
-    assert target.read_bytes() == data
-    assert await client.get_blob(repository, descriptor.digest) == data
+    for size in (None, descriptor.size):  # pooled connection; bulk path (size known, large)
+        target = tmp_path / f"copy-{size}.bin"
+        written = await client.download_blob(
+            repository, descriptor.digest, target, size=size, fsync=True
+        )
+        assert written == len(data) and target.read_bytes() == data
+        assert await client.get_blob(repository, descriptor.digest, size=size) == data
 
 
 @pytest.mark.anyio
@@ -247,7 +248,7 @@ async def test_corrupt_blob_raises_and_leaves_nothing_behind(
     registry: RegistryProcess, client: RegistryClient, tmp_path: Path
 ) -> None:
     repository = repo()
-    for size in (5_000, 12 * 1024 * 1024):  # inline and offloaded hashing
+    for size in (5_000, 12 * 1024 * 1024):  # pooled connection; bulk path
         data = os.urandom(size)
         descriptor = await client.push_blob(repository, data)
         stored = registry.blob_data(str(descriptor.digest))
@@ -258,7 +259,7 @@ async def test_corrupt_blob_raises_and_leaves_nothing_behind(
         out = tmp_path / f"out-{size}"
         out.mkdir()
         with pytest.raises(DigestMismatch) as info:
-            await client.download_blob(repository, descriptor.digest, out / "blob")
+            await client.download_blob(repository, descriptor.digest, out / "blob", size=size)
         assert info.value.expected == str(descriptor.digest)
         assert list(out.iterdir()) == []
         with pytest.raises(DigestMismatch):
@@ -304,6 +305,9 @@ async def test_tls_registry(tls_registry: RegistryProcess, tmp_path: Path) -> No
         target = tmp_path / "layer"
         await client.download_blob(repository, manifest.layers[0].digest, target)
         assert target.read_bytes() == b"over tls"
+        big = await client.push_blob(repository, os.urandom(9 << 20))
+        await client.download_blob(repository, big.digest, target, size=big.size)  # bulk + TLS
+        assert Digest.of(target.read_bytes()) == big.digest
     # the default trust store does not know the self-signed certificate
     async with RegistryClient(tls_registry.host, retry=NO_RETRY) as untrusting:
         with pytest.raises(RegistryUnreachable) as info:

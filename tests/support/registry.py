@@ -515,7 +515,7 @@ def write_oci_layout(
 
 def _start(factory: pytest.TempPathFactory, **kwargs: Any) -> RegistryProcess:
     if not have_registry():
-        pytest.skip("docker-registry is not installed (apt-get install docker-registry)")
+        pytest.fail("docker-registry is missing: run scripts/test.sh (it installs it)")
     return RegistryProcess(factory.mktemp("registry"), **kwargs).start()
 
 
@@ -552,9 +552,9 @@ class Skopeo:
 
 @pytest.fixture
 def skopeo(registry: RegistryProcess) -> Skopeo:
-    """skopeo for the ``registry`` fixture; skips the test where skopeo is missing."""
+    """skopeo for the ``registry`` fixture; fails the test where skopeo is missing."""
     if not have_skopeo():
-        pytest.skip("skopeo is not installed (apt-get install skopeo)")
+        pytest.fail("skopeo is missing: run scripts/test.sh (it installs it)")
     return Skopeo(registry)
 
 

@@ -1,9 +1,11 @@
 """Blob reads: existence, into memory, and to a file — always verified against the digest.
 
 A download streams raw (``Accept-Encoding: identity``: the digest is of the stored
-bytes) through a :class:`~.sink.BlobSink`. ``download_blob`` writes to a temporary file
-next to the target and renames it only after the digest matched: a reader of ``path``
-sees the old file or the whole verified new one, and after any failure nothing is left.
+bytes) through a :class:`~.sink.BlobSink`; when the caller passes the descriptor's size
+and it is large, the GET takes the transport's bulk path (no h11 copies of the body).
+``download_blob`` writes to a temporary file next to the target and renames it only after
+the digest matched: a reader of ``path`` sees the old file or the whole verified new one,
+and after any failure nothing is left.
 """
 
 from __future__ import annotations
@@ -18,13 +20,15 @@ import httpx
 
 from ..errors import DigestMismatch
 from ..oci import Digest
-from ..transport import pull, raw_chunks
+from ..transport import BULK_EXTENSION, pull, raw_chunks
 from .session import Session
-from .sink import OFFLOAD_THRESHOLD, BlobSink, write_all
+from .sink import BlobSink, write_all
 
 __all__ = ["KNOWN_BLOBS", "blob_exists", "download_blob", "get_blob"]
 
 _RAW = {"Accept-Encoding": "identity"}
+BULK_THRESHOLD = 8 << 20
+"""Blobs known (from their descriptor) to be at least this large take the bulk path."""
 
 # Content known from the digest alone: the OCI empty JSON ``{}`` (config of ``oras push
 # --artifact-type`` artifacts) and the empty blob (config of ``--config /dev/null:...``,
@@ -63,25 +67,21 @@ async def _stream_into(
     keep: bool = False,
 ) -> BlobSink:
     url = session.url(_blob_path(repository, digest))
-    async with session.open("GET", url, scopes=(pull(repository),), headers=_RAW) as response:
+    bulk = {BULK_EXTENSION: True} if (size or 0) >= BULK_THRESHOLD else None
+    async with session.open(
+        "GET", url, scopes=(pull(repository),), headers=_RAW, extensions=bulk
+    ) as response:
         length = _length(response)
         if size is not None and length is not None and length != size:
             raise DigestMismatch(
                 expected=f"{size} bytes", actual=f"{length} bytes", what=f"blob {digest}"
             )
-        offload = (length or 0) >= OFFLOAD_THRESHOLD
-        sink = BlobSink(digest.algorithm, fd=fd, keep=keep, offload=offload)
-        try:
-            async for chunk in raw_chunks(response):
-                await sink.write(chunk)
-                if size is not None and sink.size > size:
-                    raise DigestMismatch(
-                        expected=f"{size} bytes", actual="more", what=f"blob {digest}"
-                    )
-            actual = await sink.finish()
-        except BaseException:
-            await sink.abort()
-            raise
+        sink = BlobSink(digest.algorithm, fd=fd, keep=keep)
+        async for chunk in raw_chunks(response):
+            sink.write(chunk)
+            if size is not None and sink.size > size:
+                raise DigestMismatch(expected=f"{size} bytes", actual="more", what=f"blob {digest}")
+        actual = sink.finish()
     if actual != digest:
         raise DigestMismatch(expected=str(digest), actual=str(actual), what=f"blob in {repository}")
     return sink

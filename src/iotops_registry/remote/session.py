@@ -50,6 +50,7 @@ class Session:
         headers: Mapping[str, str] | None = None,
         content: RequestContent = None,
         follow_redirects: bool = True,
+        extensions: Mapping[str, object] | None = None,
     ) -> AsyncIterator[httpx.Response]:
         """Send and yield the streaming response; raise unless its status is in ``ok``."""
         request = self.http.build_request(
@@ -57,7 +58,7 @@ class Session:
             url,
             headers=dict(headers or {}),
             content=content if isinstance(content, bytes) else None,
-            extensions={SCOPES_EXTENSION: tuple(scopes)},
+            extensions={**(extensions or {}), SCOPES_EXTENSION: tuple(scopes)},
         )
         if isinstance(content, httpx.AsyncByteStream):
             # As the stream itself (httpx would wrap it as a one-shot iterator): a

@@ -5,7 +5,8 @@ Layers (``stack.build_transport`` composes them, outermost first)::
     httpx.AsyncClient(auth=RegistryAuth)      credentials per request, from challenges
       └─ RetryTransport                       429/502/503/504 and lost connections
           └─ LoggingTransport                 one redacted debug line per attempt
-              └─ HTTP11Transport              httpcore pool over netio.AsyncioBackend
+              └─ HTTP11Transport              httpcore pool over netio.AsyncioBackend;
+                                              large blob GETs: bulk.send_bulk
 
 The handshake (written down here once; ``auth.RegistryAuth`` implements it):
 
@@ -40,6 +41,7 @@ from ..errors import RegistryDiagnostic
 from .auth import RegistryAuth
 from .backoff import NO_RETRY, RetryPolicy, retry_after
 from .body import FileBody, raw_chunks, read_bounded
+from .bulk import BULK_EXTENSION
 from .challenge import parse_challenges, select_challenge
 from .failures import parse_diagnostics, raise_for_status, unreachable
 from .hosts import is_loopback, split_registry
@@ -55,6 +57,7 @@ from .token_cache import TokenCache, TokenKey
 from .token_fetch import fetch_token
 
 __all__ = [
+    "BULK_EXTENSION",
     "CATALOG",
     "NO_RETRY",
     "SCOPES_EXTENSION",

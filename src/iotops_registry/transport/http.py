@@ -1,7 +1,8 @@
 """``HTTP11Transport``: httpx over httpcore's HTTP/1.1 connection pool and our asyncio
 backend (:mod:`.netio`). The same request/response plumbing as
-``httpx.AsyncHTTPTransport``, with the faster network streams; no proxy support (with a
-proxy, :func:`~.stack.build_transport` uses httpx's own transport instead).
+``httpx.AsyncHTTPTransport``, with the faster network streams, plus the bulk-download path
+(:mod:`.bulk`) for requests that ask for it; no proxy support (with a proxy,
+:func:`~.stack.build_transport` uses httpx's own transport instead).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, cast
 import httpcore
 import httpx
 
+from .bulk import is_bulk, send_bulk
 from .netio import AsyncioBackend
 
 __all__ = ["HTTP11Transport"]
@@ -29,6 +31,7 @@ def _remember_missing_sniffio() -> None:
     httpcore then assumes asyncio, as it already did. Nothing changes if sniffio exists."""
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
+
 
 # Most specific first: the first match wins.
 _EXCEPTIONS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
@@ -86,6 +89,8 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         _remember_missing_sniffio()
+        self._ssl_context = ssl_context
+        self._backend = backend or AsyncioBackend()
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             max_connections=max_connections,
@@ -93,10 +98,18 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             keepalive_expiry=keepalive_expiry,
             http1=True,
             http2=False,
-            network_backend=backend or AsyncioBackend(),
+            network_backend=self._backend,
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if is_bulk(request):
+            with _mapped():
+                status, headers, body, bulk_extensions = await send_bulk(
+                    self._backend, self._ssl_context, request
+                )
+            return httpx.Response(
+                status, headers=headers, stream=_ResponseBody(body), extensions=bulk_extensions
+            )
         stream = cast(AsyncIterable[bytes], request.stream)
         core_request = httpcore.Request(
             method=request.method,
