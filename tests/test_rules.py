@@ -91,3 +91,11 @@ def test_trailing_newline_is_rejected() -> None:
     assert rules.check_guid("11111111-2222-3333-4444-555555555555\n", "x") is not None
     assert rules.check_k8s_name("abc\n", "s") is not None
     assert rules.check_host("x.io\n") is not None
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.0.0.1:5000", True), ("localhost:80", True), ("[::1]:5000", True),
+    ("::1", True), ("myacr.azurecr.io", False), ("10.0.0.1:5000", False), ("[fe80::1]", False),
+])
+def test_is_loopback_host(host: str, loopback: bool) -> None:
+    assert rules.is_loopback_host(host) is loopback

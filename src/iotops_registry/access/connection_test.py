@@ -96,8 +96,8 @@ async def run_connection_test(
     access: RegistryAccess, key: RegistryEndpointKey, repository: str | None = None
 ) -> dict[str, Any]:
     target = await asyncio.to_thread(access.target, key)
-    if repository is None and target.prefix:
-        repository = None  # chosen from the catalog below, under the prefix
+    # Without a repository, the permission steps pick one from the catalog, under the
+    # host's path prefix.
     report = _Report(target, repository)
     try:
         await _run(access, target, report)

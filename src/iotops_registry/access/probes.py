@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import ipaddress
 import socket
 import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["StepResult", "is_loopback", "probe_dns", "probe_tcp", "probe_tls", "split_host"]
+__all__ = ["StepResult", "probe_dns", "probe_tcp", "probe_tls", "split_host"]
 
 
 @dataclass
@@ -51,15 +50,6 @@ def split_host(host: str) -> tuple[str, int | None, str]:
         return name, port, prefix
     name, sep, port_text = hostport.partition(":")
     return name, (int(port_text) if sep else None), prefix
-
-
-def is_loopback(name: str) -> bool:
-    if name.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 class _Timer:

@@ -146,7 +146,6 @@ class SecretRoutes(ABC):
         body = {
             "status": "Resolved",
             "syncedSecret": resolved.synced_secret,
-            "username": "<redacted>",
             "sources": resolved.sources,
         }
         return json_text_response(json.dumps(body))

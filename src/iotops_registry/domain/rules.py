@@ -24,6 +24,7 @@ __all__ = [
     "check_resource_name",
     "check_scope",
     "check_subscription",
+    "is_loopback_host",
 ]
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"
@@ -151,6 +152,22 @@ def check_host(value: str) -> str | None:
                     "use lowercase letters and digits, separated by '.', '_', '__' or '-'."
                 )
     return None
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, ``127.x``, ``::1``; ``host`` may carry ``:port`` or ``[v6]:port``."""
+    if host.startswith("["):
+        name = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        name = host.split(":", 1)[0]
+    else:
+        name = host  # a name, or a bare IPv6 address
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 @functools.lru_cache(maxsize=4096)

@@ -7,7 +7,6 @@ response text that could carry a value.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from azure.core.exceptions import (
 )
 from azure.keyvault.secrets import SecretClient, SecretProperties
 
+from ..domain.rules import is_loopback_host
 from ..domain.secrets import SecretInfo
 from ..errors import ApiError
 
@@ -34,16 +34,6 @@ class SecretUnavailable(ApiError):
 
     status = 424
     default_code = "KeyVaultSecretUnavailable"
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _info(props: SecretProperties) -> SecretInfo:
@@ -73,7 +63,7 @@ class KeyVaultSecrets:
         self._client = SecretClient(
             self.vault_url,
             credential,
-            verify_challenge_resource=not _is_loopback(self.vault_url),
+            verify_challenge_resource=not is_loopback_host(urlsplit(self.vault_url).netloc),
             retry_total=2,
             **kwargs,
         )

@@ -6,43 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryptography import x509
-from pydantic import Field, field_validator
-from pydantic_core import PydanticCustomError
-
 from ..domain import RegistryEndpointKey, parse_model
-from ..domain.models import _Wire
+from ..domain.connection import ConnectionSettingsBody
+from ..domain.rules import is_loopback_host
 from ..errors import NotFoundError, ValidationError
 from ..store import Store
 
 __all__ = ["ConnectionSettingsService"]
-
-_MAX_PEM = 64 * 1024
-
-
-class _Props(_Wire):
-    caBundle: str | None = Field(default=None, max_length=_MAX_PEM)
-    plainHttp: bool = False
-    allowedRealmHosts: list[str] = Field(default_factory=list, max_length=8)
-
-    @field_validator("caBundle")
-    @classmethod
-    def _pem(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        try:
-            certs = x509.load_pem_x509_certificates(v.encode())
-        except ValueError:
-            certs = []
-        if not certs:
-            raise PydanticCustomError(
-                "InvalidCaBundle", "caBundle must hold one or more PEM certificates."
-            )
-        return v
-
-
-class _Body(_Wire):
-    properties: _Props
 
 
 class ConnectionSettingsService:
@@ -59,15 +29,14 @@ class ConnectionSettingsService:
         return _render(key, raw)
 
     def put(self, key: RegistryEndpointKey, raw: dict[str, Any]) -> dict[str, Any]:
-        body = parse_model(_Body, raw)
-        host = None
+        body = parse_model(ConnectionSettingsBody, raw)
         p = key.parent
         with self._store.write() as w:
             state = w.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
             if state is None:
                 raise _missing(key)
             host = json.loads(state.document)["properties"]["host"].split("/")[0]
-            if body.properties.plainHttp and not _loopback(host):
+            if body.properties.plainHttp and not is_loopback_host(host):
                 raise ValidationError(
                     f"Plain HTTP is allowed only for loopback registries, not '{host}'.",
                     code="PlainHttpNotAllowed",
@@ -76,18 +45,6 @@ class ConnectionSettingsService:
             props = body.properties.model_dump()
             w.set_connection_settings(state.pk, json.dumps(props, separators=(",", ":")))
         return _render(key, props)
-
-
-def _loopback(hostport: str) -> bool:
-    import ipaddress
-
-    name = hostport[1:].split("]")[0] if hostport.startswith("[") else hostport.split(":")[0]
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def _render(key: RegistryEndpointKey, props: dict[str, Any]) -> dict[str, Any]:

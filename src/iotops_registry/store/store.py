@@ -24,6 +24,8 @@ from alembic.config import Config
 from sqlalchemy import (
     Connection,
     Engine,
+    Select,
+    Table,
     bindparam,
     create_engine,
     delete,
@@ -94,19 +96,44 @@ _GET_ENDPOINT_SQL = (
 )
 
 
+def _docs(table: Table) -> Select[Any]:
+    """The columns every resource table shares: key, name, ETag and the served document."""
+    return select(table.c.pk, table.c.name, table.c.etag, table.c.document)
+
+
+def _child(table: Table, instance_pk: int, name: str) -> Select[Any]:
+    return _docs(table).where(table.c.instance_pk == instance_pk, table.c.name == name)
+
+
+def _children(table: Table, instance_pk: int, after: str | None, limit: int) -> Select[Any]:
+    """One keyset page of an instance's children, by name."""
+    q = _docs(table).where(table.c.instance_pk == instance_pk)
+    if after is not None:
+        q = q.where(table.c.name > after)
+    return q.order_by(table.c.name).limit(limit)
+
+
+def _instance_query(sub: str, rg_key: str, name: str) -> Select[Any]:
+    return _docs(instances).where(
+        instances.c.subscription_id == sub,
+        instances.c.rg_key == rg_key,
+        instances.c.name == name,
+    )
+
+
 class _Reader:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def get_instance(self, sub: str, rg_key: str, name: str) -> Row | None:
-        r = self.conn.execute(
-            select(instances.c.pk, instances.c.name, instances.c.etag, instances.c.document).where(
-                instances.c.subscription_id == sub,
-                instances.c.rg_key == rg_key,
-                instances.c.name == name,
-            )
-        ).first()
+    def _one(self, q: Select[Any]) -> Row | None:
+        r = self.conn.execute(q).first()
         return Row(r.pk, r.name, r.etag, r.document) if r else None
+
+    def _many(self, q: Select[Any]) -> list[Row]:
+        return [Row(r.pk, r.name, r.etag, r.document) for r in self.conn.execute(q)]
+
+    def get_instance(self, sub: str, rg_key: str, name: str) -> Row | None:
+        return self._one(_instance_query(sub, rg_key, name))
 
     def list_instances(
         self, sub: str, rg_key: str | None, after: tuple[str, str] | None, limit: int
@@ -136,16 +163,7 @@ class _Reader:
         return Row(r.pk, r.name, r.etag, r.document) if r else None
 
     def list_endpoints(self, instance_pk: int, after: str | None, limit: int) -> list[Row]:
-        q = select(
-            registry_endpoints.c.pk,
-            registry_endpoints.c.name,
-            registry_endpoints.c.etag,
-            registry_endpoints.c.document,
-        ).where(registry_endpoints.c.instance_pk == instance_pk)
-        if after is not None:
-            q = q.where(registry_endpoints.c.name > after)
-        q = q.order_by(registry_endpoints.c.name).limit(limit)
-        return [Row(r.pk, r.name, r.etag, r.document) for r in self.conn.execute(q)]
+        return self._many(_children(registry_endpoints, instance_pk, after, limit))
 
     def endpoints_using_secret(self, instance_pk: int, secret_ref: str) -> list[str]:
         q = (
@@ -159,27 +177,10 @@ class _Reader:
         return [r.name for r in self.conn.execute(q)]
 
     def synced_secret(self, instance_pk: int, name: str) -> Row | None:
-        r = self.conn.execute(
-            select(
-                synced_secrets.c.pk,
-                synced_secrets.c.name,
-                synced_secrets.c.etag,
-                synced_secrets.c.document,
-            ).where(synced_secrets.c.instance_pk == instance_pk, synced_secrets.c.name == name)
-        ).first()
-        return Row(r.pk, r.name, r.etag, r.document) if r else None
+        return self._one(_child(synced_secrets, instance_pk, name))
 
     def list_synced_secrets(self, instance_pk: int, after: str | None, limit: int) -> list[Row]:
-        q = select(
-            synced_secrets.c.pk,
-            synced_secrets.c.name,
-            synced_secrets.c.etag,
-            synced_secrets.c.document,
-        ).where(synced_secrets.c.instance_pk == instance_pk)
-        if after is not None:
-            q = q.where(synced_secrets.c.name > after)
-        q = q.order_by(synced_secrets.c.name).limit(limit)
-        return [Row(r.pk, r.name, r.etag, r.document) for r in self.conn.execute(q)]
+        return self._many(_children(synced_secrets, instance_pk, after, limit))
 
     def endpoint_state(
         self, sub: str, rg_key: str, instance: str, name: str
@@ -252,31 +253,15 @@ class _Reader:
         return [(r.subscription_id, r.rg_key, r.name, r.endpoint) for r in self.conn.execute(q)]
 
     def endpoint_in_instance(self, instance_pk: int, name: str) -> Row | None:
-        r = self.conn.execute(
-            select(
-                registry_endpoints.c.pk,
-                registry_endpoints.c.name,
-                registry_endpoints.c.etag,
-                registry_endpoints.c.document,
-            ).where(
-                registry_endpoints.c.instance_pk == instance_pk,
-                registry_endpoints.c.name == name,
-            )
-        ).first()
-        return Row(r.pk, r.name, r.etag, r.document) if r else None
+        return self._one(_child(registry_endpoints, instance_pk, name))
 
 
 class _Writer(_Reader):
     def lock_instance(self, sub: str, rg_key: str, name: str) -> Row | None:
-        q = select(instances.c.pk, instances.c.name, instances.c.etag, instances.c.document).where(
-            instances.c.subscription_id == sub,
-            instances.c.rg_key == rg_key,
-            instances.c.name == name,
-        )
+        q = _instance_query(sub, rg_key, name)
         if self.conn.dialect.name == "postgresql":
             q = q.with_for_update()
-        r = self.conn.execute(q).first()
-        return Row(r.pk, r.name, r.etag, r.document) if r else None
+        return self._one(q)
 
     def ensure_resource_group(self, sub: str, name: str, now: str) -> None:
         exists = self.conn.execute(

@@ -7,9 +7,7 @@ backend (:mod:`.netio`). The same request/response plumbing as
 
 from __future__ import annotations
 
-import importlib.util
 import ssl
-import sys
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
@@ -21,16 +19,6 @@ from .bulk import is_bulk, send_bulk
 from .netio import AsyncioBackend
 
 __all__ = ["HTTP11Transport"]
-
-
-def _remember_missing_sniffio() -> None:
-    """httpcore runs ``import sniffio`` for every lock it sets up, several per request, to
-    tell asyncio from trio. Without sniffio installed each attempt walks ``sys.path`` again
-    (failed imports are not cached): ~0.4 ms per request, a quarter of the CPU of a small
-    pull. A ``None`` entry makes the import fail at once, exactly as before, only fast;
-    httpcore then assumes asyncio, as it already did. Nothing changes if sniffio exists."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 # Most specific first: the first match wins.
@@ -88,7 +76,6 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         keepalive_expiry: float = 30.0,
         backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
-        _remember_missing_sniffio()
         self._ssl_context = ssl_context
         self._backend = backend or AsyncioBackend()
         self._pool = httpcore.AsyncConnectionPool(

@@ -15,7 +15,7 @@ import ssl
 import httpx
 
 from .backoff import RetryPolicy
-from .http import HTTP11Transport, _remember_missing_sniffio
+from .http import HTTP11Transport
 from .logging import LoggingTransport
 from .retry import RetryTransport
 
@@ -38,7 +38,6 @@ def build_transport(
     proxy: str | None = None,
     inner: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncBaseTransport:
-    _remember_missing_sniffio()
     if inner is None:
         context = ssl_context_for(verify)
         if proxy is None:
