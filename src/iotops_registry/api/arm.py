@@ -54,11 +54,12 @@ _PROVIDER = "microsoft.iotoperations"
 
 @dataclass(frozen=True)
 class _Route:
-    kind: str  # instances | instance | endpoints | endpoint
+    kind: str  # handler family: instances | instance | endpoints | endpoint | test | ...
     subscription: str
     resource_group: str | None
     instance: str | None = None
     name: str | None = None
+    child: str | None = None  # the child resource ``name`` names: endpoint | synced | kvsecret
 
 
 _CHILDREN = {
@@ -101,10 +102,10 @@ def _route(path: str) -> _Route | None:
     if len(rest) == 2:
         return _Route(child + "s", sub, rg, rest[0])
     if len(rest) == 3:
-        return _Route(child, sub, rg, rest[0], rest[2])
+        return _Route(child, sub, rg, rest[0], rest[2], child)
     action = _ACTIONS.get((child, rest_low[3])) if len(rest) == 4 else None
     if action is not None:
-        return _Route(action, sub, rg, rest[0], rest[2])
+        return _Route(action, sub, rg, rest[0], rest[2], child)
     return None
 
 
@@ -226,7 +227,7 @@ class ArmApp(SecretRoutes, AccessRoutes):
                     problem, code="InvalidResourceGroupName", target="resourceGroupName"
                 )
         names = [(route.instance, "instanceName")]
-        if route.kind in ("endpoint", "resolve", "test", "connsettings", "health"):
+        if route.child == "endpoint":
             # Synced secret and Key Vault secret names follow their own rules (services).
             names.append((route.name, "registryEndpointName"))
         for value, target in names:
