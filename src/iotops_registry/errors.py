@@ -26,6 +26,11 @@
             │                       ``status``, ``errors`` (code, message, detail)
             ├── RegistryAuthError   401 / 403; ``step`` ("registry" | "token") says who refused
             └── RegistryNotFound    404: unknown repository, manifest, tag or blob
+    └── SignatureError              Notary Project signatures (notary); ``code`` is stable
+        ├── SignatureVerificationFailed  an artifact's signatures did not verify; ``code`` is
+        │                           the verdict's (``UntrustedSigner``, ``SignatureExpired`` ...)
+        ├── TrustStoreInvalid       code-signing CA certificates that cannot be used
+        └── SigningError            a signature could not be made (key, chain, options)
 
 Every message is written for the person who made the request. None of them may contain a
 secret value: they are echoed to API clients, logs and terminals.
@@ -55,7 +60,11 @@ __all__ = [
     "RegistryHTTPError",
     "RegistryNotFound",
     "RegistryUnreachable",
+    "SignatureError",
+    "SignatureVerificationFailed",
+    "SigningError",
     "TokenEndpointError",
+    "TrustStoreInvalid",
     "ValidationError",
 ]
 
@@ -252,3 +261,46 @@ class RegistryAuthError(RegistryHTTPError):
 
 class RegistryNotFound(RegistryHTTPError):
     """404: the repository, manifest, tag or blob does not exist (or is hidden from us)."""
+
+
+# --- Notary Project signatures ------------------------------------------------------------
+
+
+class SignatureError(IotopsError):
+    """Signing or verifying a Notary Project signature failed. ``code`` is a stable name that
+    scripts and API clients may switch on; the message is for people."""
+
+    default_code = "SignatureError"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+
+    def __str__(self) -> str:
+        return f"({self.code}) {self.message}"
+
+
+class SignatureVerificationFailed(SignatureError):
+    """No signature of the artifact verified. ``code`` is the verdict's (see
+    ``notary.codes``); ``verdict`` carries the details when raised by ``Verdict``."""
+
+    default_code = "SignatureIntegrity"
+
+    def __init__(self, message: str, *, code: str | None = None, verdict: Any = None) -> None:
+        super().__init__(message, code=code)
+        self.verdict = verdict
+
+
+class TrustStoreInvalid(SignatureError):
+    """Code-signing CA certificates that cannot be used: not PEM/DER, not a CA or
+    self-signed certificate, or none at all."""
+
+    default_code = "TrustStoreInvalid"
+
+
+class SigningError(SignatureError):
+    """A signature could not be made: the key does not match the certificate, the chain
+    breaks the code-signing rules, the key type is not one the specification allows."""
+
+    default_code = "SigningError"

@@ -185,6 +185,15 @@ class RegistryClient:
             self._session, check_repository(repository), digest, artifact_type
         )
 
+    async def attach_referrer(
+        self, repository: str, data: bytes, media_type: str = mediatypes.OCI_MANIFEST
+    ) -> Descriptor:
+        """Push a manifest that has a ``subject`` (exact bytes, by digest) so that
+        :meth:`referrers` finds it, on registries with or without the referrers API."""
+        return await referrers.attach(
+            self._session, check_repository(repository), data, media_type
+        )
+
     # -- blobs --------------------------------------------------------------------------
 
     async def blob_exists(self, repository: str, digest: Digest) -> bool:

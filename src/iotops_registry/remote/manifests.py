@@ -17,7 +17,15 @@ from ..oci import Descriptor, Digest, Index, Manifest, check_tag, mediatypes, pa
 from ..transport import pull, push, read_bounded
 from .session import Session
 
-__all__ = ["FetchedManifest", "get_manifest", "head_manifest", "put_manifest", "reference_of"]
+__all__ = [
+    "FetchedManifest",
+    "PutManifest",
+    "get_manifest",
+    "head_manifest",
+    "put_manifest",
+    "put_manifest_detail",
+    "reference_of",
+]
 
 MANIFEST_LIMIT = 4 << 20
 
@@ -31,6 +39,14 @@ class FetchedManifest(NamedTuple):
 
     def parse(self) -> Manifest | Index:
         return parse_manifest(self.data, self.media_type)
+
+
+class PutManifest(NamedTuple):
+    """What storing a manifest told us: its digest and, from a registry that indexes
+    ``subject`` itself (OCI 1.1), the ``OCI-Subject`` it acknowledged."""
+
+    digest: Digest
+    subject: Digest | None
 
 
 def reference_of(ref: str | Digest) -> str | Digest:
@@ -117,6 +133,17 @@ async def put_manifest(
     media_type: str | None = None,
 ) -> Digest:
     """Store a manifest under a tag or its digest; returns the digest of the bytes sent."""
+    return (await put_manifest_detail(session, repository, ref, data, media_type)).digest
+
+
+async def put_manifest_detail(
+    session: Session,
+    repository: str,
+    ref: str | Digest,
+    data: bytes | Manifest | Index,
+    media_type: str | None = None,
+) -> PutManifest:
+    """:func:`put_manifest`, also reporting the registry's ``OCI-Subject`` answer."""
     if isinstance(data, Manifest | Index):
         media_type = media_type or data.media_type
         data = data.to_json()
@@ -132,6 +159,17 @@ async def put_manifest(
         "PUT", url, scopes=(push(repository),), ok=(201, 200), headers=headers, content=data
     ) as response:
         served = _served_digest(response)
+        subject = _subject_header(response)
     if served is not None and served.algorithm == digest.algorithm and served != digest:
         raise DigestMismatch(expected=str(digest), actual=str(served), what="stored manifest")
-    return digest
+    return PutManifest(digest, subject)
+
+
+def _subject_header(response: httpx.Response) -> Digest | None:
+    value = response.headers.get("OCI-Subject")
+    if not value:
+        return None
+    try:
+        return Digest.parse(value.strip())
+    except InvalidReference:
+        return None

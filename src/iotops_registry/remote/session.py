@@ -29,6 +29,9 @@ class Session:
         self.http = http
         self.base_url = httpx.URL(base_url)
         self._prefix = str(self.base_url).rstrip("/")
+        self.referrers_api_absent_until = 0.0
+        """``time.monotonic()`` until which the registry is taken to have no referrers API
+        (``referrers`` then goes straight to the tag schema)."""
 
     def url(self, path: str, params: Mapping[str, str] | None = None) -> httpx.URL:
         """``path`` (absolute, already validated) on the registry's origin."""
