@@ -7,6 +7,7 @@ import sys
 import click
 
 from .._version import __version__
+from .artifact import artifact
 from .dev import dev
 from .identity import identity
 from .instance import instance
@@ -15,6 +16,7 @@ from .registry import registry
 from .secret import secret
 from .secretsync import secretsync
 from .serve import serve, token
+from .signing import ca
 
 __all__ = ["cli", "main"]
 
@@ -28,12 +30,16 @@ def cli() -> None:
     registry endpoints with `iotops instance` and `iotops registry`, and artifact pull
     secrets with `iotops secret` and `iotops secretsync`. Local stand-ins for Azure:
     managed identities with `iotops identity`, and the development registry of
-    `iotops serve --dev` with `iotops dev`.
+    `iotops serve --dev` with `iotops dev`. Sign and verify artifacts with
+    `iotops artifact sign|verify`.
     """
 
 
-for command in (serve, token, instance, registry, secret, secretsync, portal_url, identity, dev):
+for command in (
+    serve, token, instance, registry, secret, secretsync, portal_url, identity, dev, artifact
+):
     cli.add_command(command)
+dev.add_command(ca)
 
 
 def main() -> None:
