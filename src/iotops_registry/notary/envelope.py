@@ -8,8 +8,10 @@ verification plugins) are checked once, here.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import SignatureVerificationFailed
 from .algorithms import Algorithm
@@ -27,11 +29,29 @@ from .media import (
     SIGNING_SCHEMES,
 )
 
-__all__ = ["Envelope", "Headers", "check_headers", "invalid"]
+__all__ = ["Envelope", "Headers", "check_headers", "invalid", "strict_json"]
 
 
 def invalid(message: str) -> SignatureVerificationFailed:
     return SignatureVerificationFailed(message, code="SignatureEnvelopeInvalid")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise invalid(f"JSON member {key!r} appears twice")
+        out[key] = value
+    return out
+
+
+def strict_json(data: bytes, what: str) -> Any:
+    """JSON with no duplicate members: two verifiers must never read one signed document
+    two ways (Go keeps the last duplicate, other parsers the first)."""
+    try:
+        return json.loads(data, object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError):  # a duplicate member raises its own error
+        raise invalid(f"the {what} is not JSON") from None
 
 
 @dataclass(frozen=True, slots=True)

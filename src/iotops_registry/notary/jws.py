@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .algorithms import Algorithm, by_jws_name
-from .envelope import Envelope, Headers, check_headers, invalid
+from .envelope import Envelope, Headers, check_headers, invalid, strict_json
 from .media import (
     HEADER_AUTHENTIC_SIGNING_TIME,
     HEADER_EXPIRY,
@@ -67,22 +67,6 @@ def _from_b64(text: object, what: str) -> bytes:
         raise invalid(f"{what} is not base64") from None
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise invalid(f"JSON member {key!r} appears twice")
-        out[key] = value
-    return out
-
-
-def _json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data, object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError):  # a duplicate member raises its own error
-        raise invalid(f"the {what} is not JSON") from None
-
-
 def rfc3339(value: object, name: str) -> dt.datetime:
     if not isinstance(value, str) or not _RFC3339.fullmatch(value):
         raise invalid(f"{name} {value!r} is not an RFC 3339 time with a time zone")
@@ -91,14 +75,14 @@ def rfc3339(value: object, name: str) -> dt.datetime:
 
 def parse(data: bytes) -> Envelope:
     """Decode and check a JWS envelope; the signature itself is verified by the caller."""
-    doc = _json(data, "JWS envelope")
+    doc = strict_json(data, "JWS envelope")
     if not isinstance(doc, dict) or set(doc) != _MEMBERS:
         raise invalid(
             "a JWS envelope is a flattened JSON serialization with exactly the members "
             "payload, protected, header and signature"
         )
     protected_text, payload_text = doc["protected"], doc["payload"]
-    protected = _json(_from_b64url(protected_text, "protected header"), "protected header")
+    protected = strict_json(_from_b64url(protected_text, "protected header"), "protected header")
     if not isinstance(protected, dict):
         raise invalid("the JWS protected header is not a JSON object")
     header = doc["header"]

@@ -11,33 +11,27 @@ from typing import Any
 
 from ..errors import InvalidManifest, SignatureVerificationFailed
 from ..oci import Descriptor
-from .envelope import invalid
+from .envelope import invalid, strict_json
 
 __all__ = ["build", "mismatch", "parse"]
 
 
 def build(target: Descriptor, *, sorted_keys: bool) -> bytes:
-    """The payload for ``target``. notation's JWS payload has its keys sorted; its COSE
-    payload keeps Go's descriptor field order (mediaType, digest, size, ...)."""
+    """The payload for ``target``: its media type, digest and size, as notation signs a
+    resolved manifest (no user metadata). notation's JWS payload has its keys sorted; its
+    COSE payload keeps Go's descriptor field order (mediaType, digest, size)."""
     descriptor: dict[str, Any] = {
         "mediaType": target.media_type,
         "digest": str(target.digest),
         "size": target.size,
     }
-    if target.annotations:
-        descriptor["annotations"] = dict(target.annotations)
-    if target.artifact_type:
-        descriptor["artifactType"] = target.artifact_type
     return json.dumps(
         {"targetArtifact": descriptor}, sort_keys=sorted_keys, separators=(",", ":")
     ).encode()
 
 
 def parse(data: bytes) -> Descriptor:
-    try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, ValueError):
-        raise invalid("the signed payload is not JSON") from None
+    doc = strict_json(data, "signed payload")
     if not isinstance(doc, dict) or "targetArtifact" not in doc:
         raise invalid("the signed payload has no targetArtifact")
     try:

@@ -121,6 +121,7 @@ async def verify(
     Raises ``RegistryError`` when the registry cannot be asked.
     """
     checked_at = now or dt.datetime.now(dt.UTC)
+    digest = artifact if isinstance(artifact, Digest) else artifact.digest
     try:
         async with asyncio.timeout(timeout):
             if isinstance(artifact, Digest):
@@ -139,7 +140,7 @@ async def verify(
                     break
     except TimeoutError:
         raise RegistryUnreachable(
-            f"verifying {repository}@{artifact} took longer than {timeout:g} s", kind="timeout"
+            f"verifying {repository}@{digest} took longer than {timeout:g} s", kind="timeout"
         ) from None
     return select(
         artifact,
