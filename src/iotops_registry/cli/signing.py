@@ -350,4 +350,13 @@ def ca_create(
                        "chain": str(out_dir / "chain.pem")},
         },
         out,
+        CA_COLUMNS,
     )
+
+
+CA_COLUMNS: list[Column] = [
+    ("Directory", lambda d: d.get("directory")),
+    ("CA", lambda d: d["ca"]["subject"]),
+    ("Signer", lambda d: d["signer"]["subject"]),
+    ("NotAfter", lambda d: d["signer"]["notAfter"]),
+]
