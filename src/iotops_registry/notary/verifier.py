@@ -91,10 +91,12 @@ def verify_envelope(
                 "check"
             )
         return SignatureResult(code=Code(exc.code), message=message, **fields)
+    trusted_by = describe(anchor)
+    how = "the CA" if trusted_by.is_ca else "the trusted certificate"
     return SignatureResult(
         code=Code.VERIFIED,
-        message=f"signed by {subject(chain[0])!r}, trusted through the CA {subject(anchor)!r}",
-        trusted_by=describe(anchor),
+        message=f"signed by {subject(chain[0])!r}, trusted through {how} {subject(anchor)!r}",
+        trusted_by=trusted_by,
         **fields,
     )
 
