@@ -398,9 +398,10 @@ def _connections(check: _Checker, top: dict[str, Any], operations: dict[str, str
             if operations[target] == "source":
                 check.error(child(path, "to.name"), f"{target!r} is a source: nothing flows "
                             "into a source", "connect to another operation")
-        point = conn.get("from") if isinstance(conn.get("from"), dict) else {}
-        _arm(check, point, child(path, "from"), source, operations, arms)
-        schema_name = point.get("schemaName")
+        raw_from = conn.get("from")
+        start: dict[str, Any] = raw_from if isinstance(raw_from, dict) else {}
+        _arm(check, start, child(path, "from"), source, operations, arms)
+        schema_name = start.get("schemaName")
         if schema_name is not None:
             if not isinstance(schema_name, str):
                 check.error(child(path, "from.schemaName"), "must be a string",
@@ -438,7 +439,7 @@ def _arm(check: _Checker, point: dict[str, Any], path: str, source: str | None,
     if isinstance(arm, bool):
         text = "true" if arm else "false"
         check.error(where, f'Unsupported value: {text}: supported values: "False", "True" '
-                    "(an unquoted YAML boolean)", f'quote it: arm: "{str(arm)}"')
+                    "(an unquoted YAML boolean)", f'quote it: arm: "{arm!s}"')
         return
     if arm not in ("True", "False"):
         check.error(where, f'Unsupported value: {arm!r}: supported values: "False", "True"',

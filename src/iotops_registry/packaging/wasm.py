@@ -87,5 +87,6 @@ def check_wasm_file(path: Path) -> tuple[bytes, WasmInfo]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InvalidArtifact([Problem(str(path), "", f"cannot read: {exc.strerror}", "")]) from None
+        problem = Problem(str(path), "", f"cannot read: {exc.strerror}", "")
+        raise InvalidArtifact([problem]) from None
     return data, check_wasm(data, path.name)
