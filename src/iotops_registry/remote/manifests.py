@@ -17,7 +17,14 @@ from ..oci import Descriptor, Digest, Index, Manifest, check_tag, mediatypes, pa
 from ..transport import pull, push, read_bounded
 from .session import Session
 
-__all__ = ["FetchedManifest", "get_manifest", "head_manifest", "put_manifest", "reference_of"]
+__all__ = [
+    "FetchedManifest",
+    "delete_manifest",
+    "get_manifest",
+    "head_manifest",
+    "put_manifest",
+    "reference_of",
+]
 
 MANIFEST_LIMIT = 4 << 20
 
@@ -109,6 +116,15 @@ async def head_manifest(
     return Descriptor(media_type, digest, int(length))
 
 
+async def delete_manifest(session: Session, repository: str, digest: Digest) -> None:
+    """Delete a manifest by digest (registries refuse deleting by tag, or answer 405 when
+    deletion is disabled)."""
+    url = session.url(f"/v2/{repository}/manifests/{digest}")
+    async with session.open("DELETE", url, scopes=(f"repository:{repository}:delete",),
+                            ok=(202, 200, 204)):
+        pass
+
+
 async def put_manifest(
     session: Session,
     repository: str,
@@ -117,6 +133,18 @@ async def put_manifest(
     media_type: str | None = None,
 ) -> Digest:
     """Store a manifest under a tag or its digest; returns the digest of the bytes sent."""
+    digest, _ = await put_manifest_with_headers(session, repository, ref, data, media_type)
+    return digest
+
+
+async def put_manifest_with_headers(
+    session: Session,
+    repository: str,
+    ref: str | Digest,
+    data: bytes | Manifest | Index,
+    media_type: str | None = None,
+) -> tuple[Digest, httpx.Headers]:
+    """:func:`put_manifest`, also returning the answer's headers (``OCI-Subject``)."""
     if isinstance(data, Manifest | Index):
         media_type = media_type or data.media_type
         data = data.to_json()
@@ -132,6 +160,7 @@ async def put_manifest(
         "PUT", url, scopes=(push(repository),), ok=(201, 200), headers=headers, content=data
     ) as response:
         served = _served_digest(response)
+        answer = response.headers
     if served is not None and served.algorithm == digest.algorithm and served != digest:
         raise DigestMismatch(expected=str(digest), actual=str(served), what="stored manifest")
-    return digest
+    return digest, answer

@@ -12,12 +12,12 @@ from __future__ import annotations
 import httpx
 
 from ..errors import InvalidManifest, RegistryNotFound
-from ..oci import Descriptor, Digest, Index, mediatypes, parse_manifest
+from ..oci import Descriptor, Digest, Index, Manifest, mediatypes, parse_manifest
 from ..transport import pull, read_bounded
-from .manifests import MANIFEST_LIMIT, get_manifest
+from .manifests import MANIFEST_LIMIT, get_manifest, put_manifest, put_manifest_with_headers
 from .session import Session
 
-__all__ = ["referrers"]
+__all__ = ["put_referrer", "referrers"]
 
 
 async def _from_api(
@@ -73,3 +73,34 @@ async def referrers(
     if artifact_type and not filtered:
         found = [d for d in found if d.artifact_type == artifact_type]
     return found
+
+
+async def put_referrer(
+    session: Session, repository: str, data: bytes, media_type: str
+) -> Digest:
+    """Store a manifest that has a ``subject``, by digest, so that its subject's referrers
+    list it: a registry with the referrers API says so with ``OCI-Subject``; for one without,
+    the referrers index under the subject's fallback tag is updated (read, add, write)."""
+    parsed = parse_manifest(data, media_type)
+    if parsed.subject is None:
+        raise InvalidManifest("a referrer needs a 'subject'")
+    digest, headers = await put_manifest_with_headers(
+        session, repository, Digest.of(data), data, media_type
+    )
+    if headers.get("OCI-Subject"):
+        return digest
+    subject = parsed.subject.digest
+    existing = await _from_tag(session, repository, subject)
+    if any(d.digest == digest for d in existing):
+        return digest
+    annotations = parsed.annotations
+    entry = Descriptor(
+        media_type,
+        digest,
+        len(data),
+        artifact_type=parsed.effective_type if isinstance(parsed, Manifest) else None,
+        annotations=annotations,
+    )
+    index = Index(manifests=(*existing, entry))
+    await put_manifest(session, repository, subject.referrers_tag, index)
+    return digest

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ from ..transport import FileBody, pull, push, raw_chunks
 from .blobs import blob_exists
 from .session import Session
 
-__all__ = ["mount_blob", "push_blob"]
+__all__ = ["mount_blob", "push_blob", "push_stream"]
 
 _OCTET = {"Content-Type": mediatypes.OCTET_STREAM}
 _MAX_RESUMES = 3
@@ -297,3 +297,28 @@ async def mount_blob(
             )
         await _finish(session, repository, location, digest, _Relay(blob), int(length))
     return False
+
+
+class _Chunks(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk
+
+
+async def push_stream(
+    session: Session,
+    repository: str,
+    descriptor: Descriptor,
+    chunks: AsyncIterable[bytes],
+) -> bool:
+    """Upload a blob of known digest and size from an async stream (another registry's
+    download). False if the repository had it already (the stream is then not read)."""
+    if await blob_exists(session, repository, descriptor.digest, scopes=(push(repository),)):
+        return False
+    location = await _start(session, repository)
+    await _finish(session, repository, location, descriptor.digest, _Chunks(chunks),
+                  descriptor.size)
+    return True
