@@ -7,7 +7,10 @@ import sys
 import click
 
 from .._version import __version__
+from .artifact import artifact
+from .connector import connector
 from .dev import dev
+from .graph import graph
 from .identity import identity
 from .instance import instance
 from .portal import portal_url
@@ -28,11 +31,13 @@ def cli() -> None:
     registry endpoints with `iotops instance` and `iotops registry`, and artifact pull
     secrets with `iotops secret` and `iotops secretsync`. Local stand-ins for Azure:
     managed identities with `iotops identity`, and the development registry of
-    `iotops serve --dev` with `iotops dev`.
+    `iotops serve --dev` with `iotops dev`. Publish graphs, WASM modules and connectors
+    with `iotops graph`, `iotops connector` and `iotops artifact`.
     """
 
 
-for command in (serve, token, instance, registry, secret, secretsync, portal_url, identity, dev):
+for command in (serve, token, instance, registry, secret, secretsync, portal_url, identity, dev,
+                graph, connector, artifact):
     cli.add_command(command)
 
 
