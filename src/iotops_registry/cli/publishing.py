@@ -16,7 +16,6 @@ only for loopback registries.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import ssl
@@ -242,6 +241,8 @@ def run(coroutine: Coroutine[Any, Any, T]) -> T:
         finally:
             await _OPEN.aclose()
             _OPEN.closers.clear()
+
+    import asyncio
 
     try:
         return asyncio.run(main())

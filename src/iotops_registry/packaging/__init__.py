@@ -11,22 +11,62 @@ One idea per module:
 - ``layout``: OCI layouts and docker-archives read as they are; ``rootfs``: ``--from-dir``;
 - ``classify``: what a manifest is; ``publish``: pushing, copying, pulling;
 - ``workflows``: a graph with its modules, a connector with its image and metadata.
+
+Names load lazily (start-up time: one ``iotops`` process per artifact in CI scripts).
 """
 
 from __future__ import annotations
 
-from .artifacts import graph_bundle, image_annotations, metadata_bundle, module_bundle
-from .bundle import Bundle, ManifestBytes
-from .classify import classify, stripped
-from .connector import ConnectorMetadata, check_image, validate_metadata
-from .graph import GraphDefinition, validate_graph
-from .layout import read_docker_archive, read_image, read_oci_layout
-from .modref import ModuleRef
-from .publish import NO_PROGRESS, Copier, CopyResult, Progress, Publisher, Pushed
-from .rootfs import BuiltImage, build_image, parse_platform
-from .templating import parse_settings
-from .wasm import WasmInfo, check_wasm
-from .workflows import default_metadata_target, push_connector, push_graph
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .artifacts import graph_bundle, image_annotations, metadata_bundle, module_bundle
+    from .bundle import Bundle, ManifestBytes
+    from .classify import classify, stripped
+    from .connector import ConnectorMetadata, check_image, validate_metadata
+    from .graph import GraphDefinition, validate_graph
+    from .layout import read_docker_archive, read_image, read_oci_layout
+    from .modref import ModuleRef
+    from .publish import NO_PROGRESS, Copier, CopyResult, Progress, Publisher, Pushed
+    from .rootfs import BuiltImage, build_image, parse_platform
+    from .templating import parse_settings
+    from .wasm import WasmInfo, check_wasm
+    from .workflows import default_metadata_target, push_connector, push_graph
+
+_HOME = {
+    "BuiltImage": "rootfs",
+    "Bundle": "bundle",
+    "ConnectorMetadata": "connector",
+    "Copier": "publish",
+    "CopyResult": "publish",
+    "GraphDefinition": "graph",
+    "ManifestBytes": "bundle",
+    "ModuleRef": "modref",
+    "NO_PROGRESS": "publish",
+    "Progress": "publish",
+    "Publisher": "publish",
+    "Pushed": "publish",
+    "WasmInfo": "wasm",
+    "build_image": "rootfs",
+    "check_image": "connector",
+    "check_wasm": "wasm",
+    "classify": "classify",
+    "default_metadata_target": "workflows",
+    "graph_bundle": "artifacts",
+    "image_annotations": "artifacts",
+    "metadata_bundle": "artifacts",
+    "module_bundle": "artifacts",
+    "parse_platform": "rootfs",
+    "parse_settings": "templating",
+    "push_connector": "workflows",
+    "push_graph": "workflows",
+    "read_docker_archive": "layout",
+    "read_image": "layout",
+    "read_oci_layout": "layout",
+    "stripped": "classify",
+    "validate_graph": "graph",
+    "validate_metadata": "connector",
+}
 
 __all__ = [
     "NO_PROGRESS",
@@ -62,3 +102,12 @@ __all__ = [
     "validate_graph",
     "validate_metadata",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    return getattr(import_module(f".{module}", __name__), name)
