@@ -180,7 +180,7 @@ def copy(source: str, destination: str, referrers: bool, reg: RegistryOptions,
         dst = open_client(target.registry, reg)
         with TransferDisplay(f"copy to {target}", reg.progress) as display:
             if local is not None:
-                bundle = read_image(local)
+                bundle = read_image(local)  # InvalidArtifact: reported by run()
                 publisher = Publisher(dst, concurrency=reg.concurrency, progress=display)
                 digest = await publisher.push(target.repository, target.tag, bundle)
                 return {"source": source, "reference": str(target), "digest": str(digest),

@@ -127,19 +127,24 @@ def push(
     target = parse_reference(to, "--to")
     meta_target = (parse_reference(metadata_to, "--metadata-to") if metadata_to
                    else default_metadata_target(target))
-    meta = _load(metadata)
-    for warning in meta.warnings:
-        click.echo(f"WARNING: {warning}", err=True)
-    built = None
-    if from_dir is not None:
-        try:
-            platforms = [parse_platform(a) for a in meta.architectures]
-        except ValueError as exc:
-            raise CliError(f"supportedArchitectures: {exc}") from None
-        built = build_image(from_dir, entrypoint or "", platforms)
-        bundle = built.bundle
-    else:
-        bundle = read_image(str(image))
+    from ..errors import InvalidArtifact
+
+    try:
+        meta = _load(metadata)
+        for warning in meta.warnings:
+            click.echo(f"WARNING: {warning}", err=True)
+        built = None
+        if from_dir is not None:
+            try:
+                platforms = [parse_platform(a) for a in meta.architectures]
+            except ValueError as exc:
+                raise CliError(f"supportedArchitectures: {exc}") from None
+            built = build_image(from_dir, entrypoint or "", platforms)
+            bundle = built.bundle
+        else:
+            bundle = read_image(str(image))
+    except InvalidArtifact as exc:
+        raise ArtifactError(exc) from None
 
     async def main() -> list[dict[str, str]]:
         from .progress import TransferDisplay

@@ -134,10 +134,14 @@ def push(
       iotops graph push graph.yaml --to 127.0.0.1:5000/graph:1.0.0 --set VERSION=1.0.0 \\
           -u ci-push --password-stdin < token.txt
     """
+    from ..errors import InvalidArtifact
     from ..packaging import Publisher, push_graph
 
     target = parse_reference(to, "--to")
-    definition = _load(file, _settings(settings))
+    try:
+        definition = _load(file, _settings(settings))
+    except InvalidArtifact as exc:
+        raise ArtifactError(exc) from None
     given = _modules(modules)
     for warning in definition.warnings:
         click.echo(f"WARNING: {warning}", err=True)

@@ -9,7 +9,7 @@ One idea per module:
 - ``connector``: connector metadata against the bundled schemas, and the image rule;
 - ``bundle``, ``artifacts``: what a push sends, with IoT Operations media types;
 - ``layout``: OCI layouts and docker-archives read as they are; ``rootfs``: ``--from-dir``;
-- ``classify``: what a manifest is; ``publish``: pushing, copying, pulling;
+- ``kinds``: what a manifest is; ``publish``: pushing, copying, pulling;
 - ``workflows``: a graph with its modules, a connector with its image and metadata.
 
 Names load lazily (start-up time: one ``iotops`` process per artifact in CI scripts).
@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .artifacts import graph_bundle, image_annotations, metadata_bundle, module_bundle
     from .bundle import Bundle, ManifestBytes
-    from .classify import classify, stripped
     from .connector import ConnectorMetadata, check_image, validate_metadata
     from .graph import GraphDefinition, validate_graph
+    from .kinds import classify, stripped
     from .layout import read_docker_archive, read_image, read_oci_layout
     from .modref import ModuleRef
     from .publish import NO_PROGRESS, Copier, CopyResult, Progress, Publisher, Pushed
@@ -50,7 +50,7 @@ _HOME = {
     "build_image": "rootfs",
     "check_image": "connector",
     "check_wasm": "wasm",
-    "classify": "classify",
+    "classify": "kinds",
     "default_metadata_target": "workflows",
     "graph_bundle": "artifacts",
     "image_annotations": "artifacts",
@@ -63,7 +63,7 @@ _HOME = {
     "read_docker_archive": "layout",
     "read_image": "layout",
     "read_oci_layout": "layout",
-    "stripped": "classify",
+    "stripped": "kinds",
     "validate_graph": "graph",
     "validate_metadata": "connector",
 }
