@@ -2,6 +2,7 @@
 
 cli ─► server ─► api ─► services ─► store ─► (sqlalchemy)
                               └──► domain, security ─► config, errors
+cli ─► packaging ─► remote ─► transport ─► authn, oci ─► errors
 """
 
 from __future__ import annotations
@@ -166,6 +167,31 @@ for _lower in (
     "web",
 ):
     FORBIDDEN[_lower] |= {"access"}
+# Publishing (artifact building, validation, push/copy/pull workflows): above the registry
+# client (oci, transport, remote, authn), below the CLI; it knows nothing of the resource
+# provider. Nothing below it imports it.
+FORBIDDEN["packaging"] = set(_APP) | {"access"}
+for _lower in (
+    "errors",
+    "config",
+    "domain",
+    "security",
+    "store",
+    "vault",
+    "authn",
+    "keyvault",
+    "services",
+    "oci",
+    "transport",
+    "remote",
+    "identity",
+    "devregistry",
+    "web",
+    "access",
+    "api",
+    "server",
+):
+    FORBIDDEN.setdefault(_lower, set()).add("packaging")
 # third-party packages each layer may not touch
 FORBIDDEN_EXTERNAL: dict[str, set[str]] = {
     "access": {"sqlalchemy", "alembic", "starlette", "click", "uvicorn"},
@@ -195,6 +221,9 @@ FORBIDDEN_EXTERNAL: dict[str, set[str]] = {
     },
     "transport": {"sqlalchemy", "alembic", "starlette", "click", "uvicorn", "pydantic", "azure"},
     "remote": {"sqlalchemy", "alembic", "starlette", "click", "uvicorn", "pydantic", "azure"},
+    # jsonschema, yaml and the standard library; the network only through remote.
+    "packaging": {"sqlalchemy", "alembic", "starlette", "click", "uvicorn", "pydantic", "azure",
+                  "httpx", "httpcore", "rich", "jwt", "cryptography"},
 }
 FORBIDDEN_EXTERNAL["authn"] |= {"httpcore", "jwt", "cryptography", "pydantic"}
 # authn/azure.py is the one module of the client that talks to Azure: azure-identity/-core

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._lean import skip_httpx_cli
+from ._lean import skip_httpx_cli as _skip_httpx_cli
 from ._version import __version__
 from .errors import (
     ApiError,
@@ -25,7 +25,7 @@ from .errors import (
 if TYPE_CHECKING:
     from .security import LocalIssuerCredential
 
-skip_httpx_cli()
+_skip_httpx_cli()
 
 __all__ = [
     "ApiError",
