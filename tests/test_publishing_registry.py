@@ -155,13 +155,15 @@ def test_graph_push_is_read_back_by_skopeo_and_oras(reg: Registry, tmp_path: Pat
     assert [Path(f).read_bytes() for f in files] == [graph.read_bytes()]
 
 
-def test_oras_pushes_are_recognised(reg: Registry, tmp_path: Path) -> None:
+def test_oras_pushes_are_recognised(
+    reg: Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Pushed by oras-py the way ORAS_COMMANDS.md shows: graph (§1.1), module (§2.2, the
     public GHCR way: no artifact type, the wasm-to-oci layer type) and metadata (§3.2)."""
     import oras.provider
 
     client = oras.provider.Registry(reg.host, tls_verify=reg.dev.server.ca, auth_backend="token")
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # oras-py pushes paths relative to the working directory
     shutil.copy(GRAPH, "graph.yaml")
     Path("module.wasm").write_bytes(WASM)
     shutil.copy(METADATA, "connector-metadata.json")
