@@ -58,13 +58,20 @@ class Registry:
                               capture_output=True, text=True, env=self.env, timeout=120)
 
     def invoke(self, *args: str) -> Any:
-        """The CLI in this process (for the many quick calls); credentials on stdin."""
-        result = CliRunner().invoke(
-            cli, [*args, "-u", self.username, "--password-stdin", "--data-dir",
-                  str(self.dev.server.data_dir), "--no-progress"],
-            input=self.password + "\n", env={"DOCKER_CONFIG": self.env["DOCKER_CONFIG"]},
-        )
-        return result
+        """The CLI in this process (for the many quick calls); credentials on stdin. In a
+        thread of its own: the CLI runs its own event loop, and a test elsewhere in the
+        session may leave one running on the main thread."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def call() -> Any:
+            return CliRunner().invoke(
+                cli, [*args, "-u", self.username, "--password-stdin", "--data-dir",
+                      str(self.dev.server.data_dir), "--no-progress"],
+                input=self.password + "\n", env={"DOCKER_CONFIG": self.env["DOCKER_CONFIG"]},
+            )
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(call).result()
 
     def creds(self) -> str:
         return f"{self.username}:{self.password}"
@@ -377,7 +384,10 @@ def test_copy_keeps_types_annotations_and_signatures(reg: Registry, tmp_path: Pa
                                                   bundle)
             return str(digest)
 
-    signature = asyncio.run(sign())
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own (see Registry.invoke)
+        signature = pool.submit(asyncio.run, sign()).result()
     mirror = reg.ref("private/graph-simple:1.0.0")
     result = reg.invoke("artifact", "copy", source, mirror)
     assert result.exit_code == 0, result.output

@@ -9,8 +9,11 @@ A PATCH can be told to store part of its body and then drop the connection.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -72,6 +75,19 @@ def _client(fake: FakeRegistry) -> RegistryClient:
                           transport=httpx.MockTransport(fake))
 
 
+def in_thread(test: Callable[..., Awaitable[None]]) -> Callable[..., None]:
+    """Run an async test on a loop of its own thread (a test elsewhere in the session may
+    leave a loop running on the main thread)."""
+    import functools
+
+    @functools.wraps(test)
+    def run(*args: object, **kwargs: object) -> None:
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, test(*args, **kwargs)).result()  # type: ignore[arg-type]
+
+    return run
+
+
 @pytest.fixture
 def blob(tmp_path: Path) -> Path:
     path = tmp_path / "blob.bin"
@@ -79,7 +95,7 @@ def blob(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.anyio
+@in_thread
 async def test_chunked_upload_resumes_from_the_registry_offset(blob: Path) -> None:
     fake = FakeRegistry()
     data = blob.read_bytes()
@@ -95,7 +111,7 @@ async def test_chunked_upload_resumes_from_the_registry_offset(blob: Path) -> No
     assert len(gets) == 1, fake.requests  # asked where the session stood, once
 
 
-@pytest.mark.anyio
+@in_thread
 async def test_hashed_while_sent_resumes_and_the_digest_verifies(
     blob: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -113,7 +129,7 @@ async def test_hashed_while_sent_resumes_and_the_digest_verifies(
     assert sum(r.startswith("GET") for r in fake.requests) == 2
 
 
-@pytest.mark.anyio
+@in_thread
 async def test_a_resume_gives_up_after_a_bound(blob: Path) -> None:
     fake = FakeRegistry()
     fake.drop_after = [0] * 10
