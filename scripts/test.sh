@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # docker-registry and skopeo: the development registry of `iotops serve --dev` and its tests.
 # chromium: the portal's browser tests drive Debian's Chromium (never a downloaded browser).
-APT_PACKAGES="docker-registry skopeo chromium" EXTRAS=test scripts/install.sh
+# umoci: unpacks images pushed with `iotops connector push --from-dir` in the publishing tests.
+APT_PACKAGES="docker-registry skopeo chromium umoci" EXTRAS=test scripts/install.sh
 scripts/ensure-postgres.sh
 
 export PYTHONDONTWRITEBYTECODE=1

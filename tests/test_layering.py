@@ -2,6 +2,7 @@
 
 cli ─► server ─► api ─► services ─► store ─► (sqlalchemy)
                               └──► domain, security ─► config, errors
+cli ─► packaging ─► remote ─► transport ─► authn, oci ─► errors
 """
 
 from __future__ import annotations
@@ -171,6 +172,10 @@ for _lower in (
 # only oci and errors; notary/registry.py alone talks to registries, through remote. Above
 # it only access (the later wiring), api, server and cli.
 FORBIDDEN["notary"] = _APP | {"access", "transport", "authn", "remote"}
+# Publishing (artifact building, validation, push/copy/pull workflows): above the registry
+# client (oci, transport, remote, authn), below access and the CLI; it knows nothing of the
+# resource provider. Nothing below it imports it.
+FORBIDDEN["packaging"] = set(_APP) | {"access"}
 for _lower in (
     "errors",
     "config",
@@ -188,7 +193,7 @@ for _lower in (
     "devregistry",
     "web",
 ):
-    FORBIDDEN[_lower] |= {"notary"}
+    FORBIDDEN[_lower] |= {"notary", "packaging"}
 # Modules allowed one of their layer's forbidden packages of ours.
 ALLOWED_IN_MODULE: dict[str, set[str]] = {"notary/registry.py": {"remote"}}
 # notary's pure modules: these packages of ours, these third-party ones, and the stdlib.
@@ -236,6 +241,9 @@ FORBIDDEN_EXTERNAL: dict[str, set[str]] = {
         "httpx",
         "httpcore",
     },
+    # jsonschema, yaml and the standard library; the network only through remote.
+    "packaging": {"sqlalchemy", "alembic", "starlette", "click", "uvicorn", "pydantic", "azure",
+                  "httpx", "httpcore", "rich", "jwt", "cryptography"},
 }
 FORBIDDEN_EXTERNAL["authn"] |= {"httpcore", "jwt", "cryptography", "pydantic"}
 # authn/azure.py is the one module of the client that talks to Azure: azure-identity/-core

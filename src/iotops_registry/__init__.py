@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._lean import skip_httpx_cli as _skip_httpx_cli
 from ._version import __version__
 from .errors import (
     ApiError,
@@ -23,6 +24,8 @@ from .errors import (
 
 if TYPE_CHECKING:
     from .security import LocalIssuerCredential
+
+_skip_httpx_cli()
 
 __all__ = [
     "ApiError",

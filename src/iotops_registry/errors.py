@@ -14,7 +14,7 @@
     │   ├── ConflictError           409
     │   ├── PreconditionFailedError 412  If-Match / If-None-Match did not hold
     │   └── PayloadTooLargeError    413
-    └── RegistryError               talking to an OCI registry failed (oci, transport, remote)
+    ├── RegistryError               talking to an OCI registry failed (oci, transport, remote)
         ├── InvalidReference        a reference, repository, tag or digest that is malformed
         ├── InvalidManifest         a manifest or index document that cannot be parsed
         ├── DigestMismatch          content does not hash to the digest it was fetched by
@@ -26,11 +26,14 @@
             │                       ``status``, ``errors`` (code, message, detail)
             ├── RegistryAuthError   401 / 403; ``step`` ("registry" | "token") says who refused
             └── RegistryNotFound    404: unknown repository, manifest, tag or blob
-    └── SignatureError              Notary Project signatures (notary); ``code`` is stable
-        ├── SignatureVerificationFailed  an artifact's signatures did not verify; ``code`` is
-        │                           the verdict's (``UntrustedSigner``, ``SignatureExpired`` ...)
-        ├── TrustStoreInvalid       code-signing CA certificates that cannot be used
-        └── SigningError            a signature could not be made (key, chain, options)
+    ├── SignatureError              Notary Project signatures (notary); ``code`` is stable
+    │   ├── SignatureVerificationFailed  an artifact's signatures did not verify; ``code`` is
+    │   │                           the verdict's (``UntrustedSigner``, ``SignatureExpired`` ...)
+    │   ├── TrustStoreInvalid       code-signing CA certificates that cannot be used
+    │   └── SigningError            a signature could not be made (key, chain, options)
+    └── PackagingError              an artifact cannot be built or published (packaging)
+        └── InvalidArtifact         a graph, module, metadata file or image breaks rules;
+                                    ``problems``: file, line, path, message, fix each
 
 Every message is written for the person who made the request. None of them may contain a
 secret value: they are echoed to API clients, logs and terminals.
@@ -48,11 +51,13 @@ __all__ = [
     "ConflictError",
     "DigestMismatch",
     "ForbiddenError",
+    "InvalidArtifact",
     "InvalidManifest",
     "InvalidReference",
     "InvalidRequestError",
     "IotopsError",
     "NotFoundError",
+    "PackagingError",
     "PayloadTooLargeError",
     "PreconditionFailedError",
     "RegistryAuthError",
@@ -304,3 +309,53 @@ class SigningError(SignatureError):
     breaks the code-signing rules, the key type is not one the specification allows."""
 
     default_code = "SigningError"
+
+
+# --- artifacts ------------------------------------------------------------------------------
+
+
+class Problem(NamedTuple):
+    """One broken rule in one file: where (file, line, YAML/JSON path), what, and the fix.
+
+    Not an exception (so not in ``__all__``); :class:`InvalidArtifact` carries a list of them.
+    ``severity`` is ``"error"`` or ``"warning"``; only errors stop a push.
+    """
+
+    file: str
+    path: str
+    message: str
+    fix: str = ""
+    line: int | None = None
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        text = f"{where}: {self.path or '(document)'}: {self.message}"
+        return f"{text} (fix: {self.fix})" if self.fix else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "path": self.path,
+            "message": self.message,
+            "fix": self.fix or None,
+            "severity": self.severity,
+        }
+
+
+class PackagingError(IotopsError):
+    """An artifact cannot be built or published as asked (a missing file, a bad option)."""
+
+
+class InvalidArtifact(PackagingError, ValueError):
+    """A graph, module, connector metadata file or image breaks one or more rules.
+
+    ``problems`` lists every error found (warnings are not raised); the message is the first.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        first = str(self.problems[0]) if self.problems else "invalid artifact"
+        more = len(self.problems) - 1
+        super().__init__(first + (f" (and {more} more)" if more > 0 else ""))

@@ -17,7 +17,7 @@ from .basic import BasicCredential
 from .challenge import Challenge
 from .config import AuthConfig
 
-__all__ = ["ANONYMOUS", "Anonymous", "Authenticator", "StaticBasic"]
+__all__ = ["ANONYMOUS", "Anonymous", "Authenticator", "StaticBasic", "StaticIdentityToken"]
 
 # Keys cache identities of secrets without revealing them: an HMAC under a key that lives
 # only in this process, so equal credentials share tokens and a cache key cannot be
@@ -83,3 +83,26 @@ class StaticBasic:
 
     def __repr__(self) -> str:
         return f"StaticBasic(username={self._credential.username!r})"
+
+
+class StaticIdentityToken:
+    """An OAuth2 refresh token (Docker's ``identitytoken``, ACR's after ``az acr login``),
+    exchanged by the transport for access tokens with ``grant_type=refresh_token``."""
+
+    __slots__ = ("_config", "_key")
+
+    USERNAME = "00000000-0000-0000-0000-000000000000"
+
+    def __init__(self, token: str) -> None:
+        self._config = AuthConfig(username=self.USERNAME, identity_token=token)
+        self._key = f"identity-token:{_fingerprint(token)}"
+
+    @property
+    def cache_key(self) -> str:
+        return self._key
+
+    async def authorization(self, challenge: Challenge) -> AuthConfig:
+        return self._config
+
+    def __repr__(self) -> str:
+        return "StaticIdentityToken(<redacted>)"

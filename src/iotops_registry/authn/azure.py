@@ -38,7 +38,7 @@ from .claims import unverified_expiry
 from .config import AuthConfig
 from .reuse import ExpiringCache
 
-__all__ = ["ACR_SCOPE", "ACR_USERNAME", "ARM_SCOPE", "ManagedIdentityAuthenticator"]
+__all__ = ["ACR_SCOPE", "ACR_USERNAME", "ARM_SCOPE", "EntraSource", "ManagedIdentityAuthenticator"]
 
 ACR_USERNAME = "00000000-0000-0000-0000-000000000000"
 """The username that goes with an ACR refresh token (``docker login`` convention)."""
@@ -223,3 +223,51 @@ def _retry_after(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, float(when.timestamp()) - now)
+
+
+class _DefaultCredential:
+    """``DefaultAzureCredential``, made on first use: importing azure-identity costs more
+    than a whole small push, and most commands never need it."""
+
+    def __init__(self) -> None:
+        self._credential: TokenCredential | None = None
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        if self._credential is None:
+            from azure.identity import DefaultAzureCredential
+
+            self._credential = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+        return self._credential.get_token(*scopes, **kwargs)
+
+
+class EntraSource:
+    """A credential source for Azure Container Registry (``*.azurecr.io``): the user's Entra
+    identity from ``DefaultAzureCredential`` (environment, workload or managed identity,
+    Azure CLI login ...), exchanged at the registry's ``/oauth2/exchange`` — what
+    ``az acr login`` does. Other registries get no Entra token."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        credential: TokenCredential | None = None,
+        suffixes: tuple[str, ...] = (".azurecr.io", ".azurecr.cn", ".azurecr.us"),
+        scope: str = ARM_SCOPE,
+    ) -> None:
+        self._http = http
+        self._credential = credential
+        self._suffixes = suffixes
+        self._scope = scope
+
+    @property
+    def name(self) -> str:
+        return "Entra ID (DefaultAzureCredential)"
+
+    def lookup(self, registry: str) -> ManagedIdentityAuthenticator | None:
+        host = registry.split(":", 1)[0].lower()
+        if not host.endswith(self._suffixes):
+            return None
+        credential = self._credential or _DefaultCredential()
+        return ManagedIdentityAuthenticator(
+            credential, self._scope, http=self._http, cache_key=f"entra-default:{self._scope}"
+        )

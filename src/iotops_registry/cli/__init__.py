@@ -8,7 +8,9 @@ import click
 
 from .._version import __version__
 from .artifact import artifact
+from .connector import connector
 from .dev import dev
+from .graph import graph
 from .identity import identity
 from .instance import instance
 from .portal import portal_url
@@ -30,14 +32,14 @@ def cli() -> None:
     registry endpoints with `iotops instance` and `iotops registry`, and artifact pull
     secrets with `iotops secret` and `iotops secretsync`. Local stand-ins for Azure:
     managed identities with `iotops identity`, and the development registry of
-    `iotops serve --dev` with `iotops dev`. Sign and verify artifacts with
-    `iotops artifact sign|verify`.
+    `iotops serve --dev` with `iotops dev`. Publish graphs, WASM modules and connectors
+    with `iotops graph`, `iotops connector` and `iotops artifact`; sign and verify them
+    with `iotops artifact sign|verify`.
     """
 
 
-for command in (
-    serve, token, instance, registry, secret, secretsync, portal_url, identity, dev, artifact
-):
+for command in (serve, token, instance, registry, secret, secretsync, portal_url, identity, dev,
+                graph, connector, artifact):
     cli.add_command(command)
 dev.add_command(ca)
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -24,7 +25,7 @@ from ..transport import BULK_EXTENSION, pull, raw_chunks
 from .session import Session
 from .sink import BlobSink, write_all
 
-__all__ = ["KNOWN_BLOBS", "blob_exists", "download_blob", "get_blob"]
+__all__ = ["KNOWN_BLOBS", "blob_exists", "download_blob", "get_blob", "open_blob"]
 
 _RAW = {"Accept-Encoding": "identity"}
 BULK_THRESHOLD = 8 << 20
@@ -135,3 +136,35 @@ async def download_blob(
         temporary.unlink(missing_ok=True)
         raise
     return written
+
+
+@asynccontextmanager
+async def open_blob(
+    session: Session, repository: str, digest: Digest, size: int
+) -> AsyncIterator[AsyncIterator[bytes]]:
+    """The blob's raw bytes as they arrive, for relaying to another registry (which checks
+    the digest on its side); more or fewer bytes than ``size`` raise ``DigestMismatch``."""
+    url = session.url(_blob_path(repository, digest))
+    bulk = {BULK_EXTENSION: True} if size >= BULK_THRESHOLD else None
+    async with session.open(
+        "GET", url, scopes=(pull(repository),), headers=_RAW, extensions=bulk
+    ) as response:
+        length = _length(response)
+        if length is not None and length != size:
+            raise DigestMismatch(
+                expected=f"{size} bytes", actual=f"{length} bytes", what=f"blob {digest}"
+            )
+
+        async def chunks() -> AsyncIterator[bytes]:
+            seen = 0
+            async for chunk in raw_chunks(response):
+                seen += len(chunk)
+                if seen > size:
+                    raise DigestMismatch(expected=f"{size} bytes", actual="more",
+                                         what=f"blob {digest}")
+                yield chunk
+            if seen != size:
+                raise DigestMismatch(expected=f"{size} bytes", actual=f"{seen} bytes",
+                                     what=f"blob {digest}")
+
+        yield chunks()

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from types import TracebackType
 
 import httpx
@@ -178,6 +179,9 @@ class RegistryClient:
             self._session, check_repository(repository), ref, data, media_type
         )
 
+    async def delete_manifest(self, repository: str, digest: Digest) -> None:
+        await manifests.delete_manifest(self._session, check_repository(repository), digest)
+
     async def referrers(
         self, repository: str, digest: Digest, artifact_type: str | None = None
     ) -> list[Descriptor]:
@@ -218,12 +222,13 @@ class RegistryClient:
     async def push_blob(
         self,
         repository: str,
-        data: bytes | str | os.PathLike[str],
+        data: upload.BlobSource,
         *,
         media_type: str = mediatypes.OCTET_STREAM,
         chunk_size: int | None = None,
         digest: Digest | None = None,
     ) -> Descriptor:
+        """Upload bytes, a file (path) or a slice of one (``FileBody``), unless present."""
         return await upload.push_blob(
             self._session,
             check_repository(repository),
@@ -231,6 +236,20 @@ class RegistryClient:
             media_type=media_type,
             chunk_size=chunk_size,
             digest=digest,
+        )
+
+    def open_blob(
+        self, repository: str, digest: Digest, size: int
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """``async with client.open_blob(...) as chunks``: the raw bytes as they arrive."""
+        return blobs.open_blob(self._session, check_repository(repository), digest, size)
+
+    async def push_stream(
+        self, repository: str, descriptor: Descriptor, chunks: AsyncIterable[bytes]
+    ) -> bool:
+        """Upload a blob of known descriptor from a stream; False if it was there already."""
+        return await upload.push_stream(
+            self._session, check_repository(repository), descriptor, chunks
         )
 
     async def mount_blob(self, repository: str, digest: Digest, from_repository: str) -> bool:

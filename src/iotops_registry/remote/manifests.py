@@ -20,6 +20,7 @@ from .session import Session
 __all__ = [
     "FetchedManifest",
     "PutManifest",
+    "delete_manifest",
     "get_manifest",
     "head_manifest",
     "put_manifest",
@@ -123,6 +124,16 @@ async def head_manifest(
     if isinstance(reference, Digest) and digest != reference:
         raise DigestMismatch(expected=str(reference), actual=str(digest), what="manifest")
     return Descriptor(media_type, digest, int(length))
+
+
+async def delete_manifest(session: Session, repository: str, digest: Digest) -> None:
+    """Delete a manifest by digest (registries refuse deleting by tag, or answer 405 when
+    deletion is disabled)."""
+    url = session.url(f"/v2/{repository}/manifests/{digest}")
+    async with session.open(
+        "DELETE", url, scopes=(f"repository:{repository}:delete",), ok=(202, 200, 204)
+    ):
+        pass
 
 
 async def put_manifest(

@@ -101,14 +101,16 @@ async def attach(
     """Push ``data`` (a manifest with a ``subject``) by digest and make it discoverable as a
     referrer; returns its descriptor (with artifact type and annotations, as indexed)."""
     manifest = parse_manifest(data, media_type)
-    if not isinstance(manifest, Manifest) or manifest.subject is None:
-        raise InvalidManifest("only an image manifest with a 'subject' can be attached")
+    if manifest.subject is None:
+        raise InvalidManifest("only a manifest or index with a 'subject' can be attached")
     stored = await put_manifest_detail(session, repository, Digest.of(data), data, media_type)
     entry = Descriptor(
         manifest.media_type,
         stored.digest,
         len(data),
-        artifact_type=manifest.effective_type,
+        artifact_type=(
+            manifest.effective_type if isinstance(manifest, Manifest) else manifest.artifact_type
+        ),
         annotations=dict(manifest.annotations),
     )
     if stored.subject is not None:

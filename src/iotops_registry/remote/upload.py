@@ -7,7 +7,11 @@
   <start>-<end>``, each answer naming the next location, then an empty ``PUT ?digest=``.
   A chunk whose connection broke is never re-sent blindly (the registry may have stored
   part of it): the session's ``Range`` is asked for and the upload resumes from there;
-- a blob the repository already has is not uploaded again (``HEAD`` first).
+- a blob the repository already has is not uploaded again (``HEAD`` first);
+- **hashed while sent**: a large file whose digest is not known yet is read once, hashed
+  as it is PATCHed, and finished with the digest computed on the way (the registry checks
+  it). No HEAD is possible before the digest exists; a resumed upload re-hashes only the
+  part of the last chunk that the registry reports stored.
 
 Files are read in chunks by a replayable body, never loaded whole; bytes are sent as is.
 """
@@ -15,9 +19,11 @@ Files are read in chunks by a replayable body, never loaded whole; bytes are sen
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -27,19 +33,58 @@ from ..transport import FileBody, pull, push, raw_chunks
 from .blobs import blob_exists
 from .session import Session
 
-__all__ = ["mount_blob", "push_blob"]
+__all__ = ["mount_blob", "push_blob", "push_stream"]
 
 _OCTET = {"Content-Type": mediatypes.OCTET_STREAM}
 _MAX_RESUMES = 3
-BlobSource = bytes | str | os.PathLike[str]
+HASH_WHILE_SENDING = 32 << 20
+"""Files of unknown digest at least this large are hashed while they upload (one read)."""
+BlobSource = bytes | str | os.PathLike[str] | FileBody
 
 
-def _hash_file(path: Path, chunk: int = 1 << 20) -> Digest:
+def _hash_file(path: Path, offset: int = 0, length: int | None = None,
+               chunk: int = 1 << 20) -> Digest:
     hasher = Hasher()
     with path.open("rb", buffering=0) as handle:
-        while data := handle.read(chunk):
+        handle.seek(offset)
+        remaining = length
+        while remaining is None or remaining > 0:
+            data = handle.read(chunk if remaining is None else min(chunk, remaining))
+            if not data:
+                break
             hasher.update(data)
+            if remaining is not None:
+                remaining -= len(data)
     return hasher.digest()
+
+
+def _update_from(hasher: Any, body: FileBody, offset: int, length: int) -> None:
+    """Feed ``length`` bytes of ``body`` from ``offset`` into ``hasher`` (a local re-read)."""
+    with body.path.open("rb", buffering=0) as handle:
+        handle.seek(body.offset + offset)
+        while length > 0:
+            data = handle.read(min(1 << 20, length))
+            if not data:
+                raise OSError(f"{body.path.name} is shorter than expected")
+            hasher.update(data)
+            length -= len(data)
+
+
+class _HashedPart(FileBody):
+    """A chunk that hashes what it sends into a copy of the hash of everything before it;
+    each replay starts again from that copy, so a resent chunk is never counted twice."""
+
+    def __init__(self, body: FileBody, base: Any) -> None:
+        super().__init__(body.path, body.offset, body.length, body.chunk_size, body.on_chunk)
+        self.base = base
+        self.result: Any = None
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        hasher = self.base.copy()
+        async for chunk in super().__aiter__():
+            hasher.update(chunk)
+            yield chunk
+        self.result = hasher
 
 
 def _location(response: httpx.Response) -> httpx.URL:
@@ -55,6 +100,8 @@ def _location(response: httpx.Response) -> httpx.URL:
 def _part(data: BlobSource, offset: int, length: int) -> bytes | FileBody:
     if isinstance(data, bytes):
         return data[offset : offset + length] if (offset, length) != (0, len(data)) else data
+    if isinstance(data, FileBody):
+        return data.part(offset, length)
     return FileBody(Path(data), offset, length)
 
 
@@ -100,10 +147,18 @@ async def _patch_chunks(
     data: BlobSource,
     size: int,
     chunk_size: int,
-) -> httpx.URL:
+    hasher: Any = None,
+) -> tuple[httpx.URL, Any]:
+    """PATCH ``data`` from 0 to ``size``; with ``hasher`` (a hashlib object over nothing yet,
+    ``data`` a file), hash it on the way. Returns the next location and the hash of exactly
+what is stored (None without ``hasher``)."""
     offset, resumes = 0, 0
     while offset < size:
         length = min(chunk_size, size - offset)
+        content: bytes | FileBody = _part(data, offset, length)
+        if hasher is not None:
+            assert isinstance(content, FileBody)
+            content = _HashedPart(content, hasher)
         headers = {
             **_OCTET,
             "Content-Length": str(length),
@@ -116,17 +171,29 @@ async def _patch_chunks(
                 scopes=(push(repository),),
                 ok=(202,),
                 headers=headers,
-                content=_part(data, offset, length),
+                content=content,
             ) as response:
                 location = _location(response)
         except RegistryUnreachable:
             resumes += 1
             if resumes > _MAX_RESUMES:
                 raise
-            offset, location = await _resume_offset(session, repository, location)
+            stored, location = await _resume_offset(session, repository, location)
+            if stored < offset or stored > offset + length:
+                raise RegistryHTTPError(
+                    f"upload to {repository}: the registry reports {stored} bytes stored, "
+                    f"expected between {offset} and {offset + length}",
+                    status=204,
+                ) from None
+            if hasher is not None and stored > offset:
+                assert isinstance(data, FileBody)
+                await asyncio.to_thread(_update_from, hasher, data, offset, stored - offset)
+            offset = stored
             continue
+        if isinstance(content, _HashedPart):
+            hasher = content.result
         offset += length
-    return location
+    return location, hasher
 
 
 async def push_blob(
@@ -138,19 +205,29 @@ async def push_blob(
     chunk_size: int | None = None,
     digest: Digest | None = None,
 ) -> Descriptor:
-    """Upload ``data`` (bytes, or a file path) unless the repository has it already.
+    """Upload ``data`` (bytes, a file path, or a slice of a file) unless the repository has
+    it already.
 
-    ``chunk_size`` None → one PUT; else PATCHes of that size. Returns its descriptor.
+    ``chunk_size`` None → one PUT; else PATCHes of that size. A file of unknown digest of at
+    least :data:`HASH_WHILE_SENDING` bytes is hashed while it is sent. Returns its descriptor.
     """
     if isinstance(data, bytes):
         size = len(data)
         if digest is None:
             digest = Digest.of(data)
     else:
-        path = Path(data)
-        size = path.stat().st_size
+        if isinstance(data, FileBody):
+            body: FileBody | None = data
+            path, size = data.path, data.length
+        else:
+            body, path = None, Path(data)
+            size = path.stat().st_size
+        if digest is None and size >= HASH_WHILE_SENDING:
+            whole = body or FileBody(path, 0, size)
+            return await _push_hashing(session, repository, whole, media_type, chunk_size)
         if digest is None:
-            digest = await asyncio.to_thread(_hash_file, path)
+            offset = body.offset if body is not None else 0
+            digest = await asyncio.to_thread(_hash_file, path, offset, size)
     descriptor = Descriptor(media_type, digest, size)
     if await blob_exists(session, repository, digest, scopes=(push(repository),)):
         return descriptor
@@ -158,9 +235,26 @@ async def push_blob(
     if chunk_size is None or size <= chunk_size:
         await _finish(session, repository, location, digest, _part(data, 0, size), size)
     else:
-        location = await _patch_chunks(session, repository, location, data, size, chunk_size)
+        location, _ = await _patch_chunks(session, repository, location, data, size, chunk_size)
         await _finish(session, repository, location, digest, b"", 0)
     return descriptor
+
+
+async def _push_hashing(
+    session: Session,
+    repository: str,
+    body: FileBody,
+    media_type: str,
+    chunk_size: int | None,
+) -> Descriptor:
+    location = await _start(session, repository)
+    hasher = hashlib.sha256()
+    location, hasher = await _patch_chunks(
+        session, repository, location, body, body.length, chunk_size or body.length, hasher
+    )
+    digest = Digest("sha256", hasher.hexdigest())
+    await _finish(session, repository, location, digest, b"", 0)
+    return Descriptor(media_type, digest, body.length)
 
 
 class _Relay(httpx.AsyncByteStream):
@@ -203,3 +297,28 @@ async def mount_blob(
             )
         await _finish(session, repository, location, digest, _Relay(blob), int(length))
     return False
+
+
+class _Chunks(httpx.AsyncByteStream):
+    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
+        self._chunks = chunks
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            yield chunk
+
+
+async def push_stream(
+    session: Session,
+    repository: str,
+    descriptor: Descriptor,
+    chunks: AsyncIterable[bytes],
+) -> bool:
+    """Upload a blob of known digest and size from an async stream (another registry's
+    download). False if the repository had it already (the stream is then not read)."""
+    if await blob_exists(session, repository, descriptor.digest, scopes=(push(repository),)):
+        return False
+    location = await _start(session, repository)
+    await _finish(session, repository, location, descriptor.digest, _Chunks(chunks),
+                  descriptor.size)
+    return True

@@ -8,7 +8,7 @@ send them again, which an iterator cannot.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -48,15 +48,26 @@ async def raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
 class FileBody(httpx.AsyncByteStream):
     """``length`` bytes of a file from ``offset``, read in ``chunk_size`` pieces on each
     iteration (so the request is replayable). Reads are plain blocking reads of at most a
-    chunk: page-cache speed, shorter than one network round trip."""
+    chunk: page-cache speed, shorter than one network round trip. ``on_chunk`` (progress
+    displays) is called with the size of each chunk read."""
 
     def __init__(
-        self, path: str | Path, offset: int, length: int, chunk_size: int = 1 << 20
+        self,
+        path: str | Path,
+        offset: int,
+        length: int,
+        chunk_size: int = 1 << 20,
+        on_chunk: Callable[[int], None] | None = None,
     ) -> None:
         self.path = Path(path)
         self.offset = offset
         self.length = length
         self.chunk_size = chunk_size
+        self.on_chunk = on_chunk
+
+    def part(self, offset: int, length: int) -> FileBody:
+        """``length`` bytes from ``offset`` within this body, same file and callback."""
+        return FileBody(self.path, self.offset + offset, length, self.chunk_size, self.on_chunk)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -68,6 +79,8 @@ class FileBody(httpx.AsyncByteStream):
                     raise OSError(f"{self.path.name} is shorter than expected")
                 position += len(chunk)
                 remaining -= len(chunk)
+                if self.on_chunk is not None:
+                    self.on_chunk(len(chunk))
                 yield chunk
         finally:
             os.close(fd)
