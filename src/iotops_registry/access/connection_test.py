@@ -30,9 +30,10 @@ from ..errors import (
     RegistryUnreachable,
     TokenEndpointError,
 )
+from ..netutil import split_endpoint_host, split_host_port
 from ..transport import RealmPolicy, build_transport, fetch_token, ping
 from ..transport.backoff import RetryPolicy
-from .probes import StepResult, probe_dns, probe_tcp, probe_tls, split_host
+from .probes import StepResult, probe_dns, probe_tcp, probe_tls
 from .registry_access import EndpointTarget, RegistryAccess
 
 __all__ = ["STEPS", "run_connection_test"]
@@ -112,7 +113,7 @@ async def run_connection_test(
 
 
 async def _run(access: RegistryAccess, target: EndpointTarget, report: _Report) -> None:
-    name, port, _ = split_host(target.host)
+    name, port, _ = split_endpoint_host(target.host)
     plain = access.plain_http(target)
     port = port or (80 if plain else 443)
     dns, _addresses = await probe_dns(name, port)
@@ -287,7 +288,8 @@ async def _token_step(
     report: _Report,
 ) -> bool:
     t0 = time.perf_counter()
-    policy = RealmPolicy(target.registry.split(":")[0], target.settings.allowed_realm_hosts)
+    registry_host, _ = split_host_port(target.registry)  # [::1]:5000 -> ::1
+    policy = RealmPolicy(registry_host, target.settings.allowed_realm_hosts)
     with_credentials = authenticator is not ANONYMOUS
     try:
         realm = policy.check(challenge.realm or "", with_credentials=with_credentials)

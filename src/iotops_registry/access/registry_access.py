@@ -15,9 +15,10 @@ from typing import Any
 
 from ..domain import RegistryEndpointKey
 from ..errors import NotFoundError
+from ..netutil import is_loopback
 from ..remote import RegistryClient
 from ..store import Store
-from ..transport import TokenCache, is_loopback, split_registry
+from ..transport import TokenCache
 from .authenticators import AuthenticatorFactory, CredentialPlan, plan_for
 
 __all__ = ["ConnectionSettings", "EndpointTarget", "RegistryAccess"]
@@ -121,8 +122,7 @@ class RegistryAccess:
         return context
 
     def plain_http(self, target: EndpointTarget) -> bool:
-        host, _ = split_registry(target.registry)
-        return target.settings.plain_http and is_loopback(host)
+        return target.settings.plain_http and is_loopback(target.registry)
 
     def new_client(
         self, target: EndpointTarget, authenticator: Any, *, fresh: bool = False

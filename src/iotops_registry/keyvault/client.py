@@ -20,9 +20,9 @@ from azure.core.exceptions import (
 )
 from azure.keyvault.secrets import SecretClient, SecretProperties
 
-from ..domain.rules import is_loopback_host
 from ..domain.secrets import SecretInfo
 from ..errors import ApiError
+from ..netutil import is_loopback
 
 __all__ = ["KeyVaultSecrets", "SecretUnavailable"]
 
@@ -63,7 +63,7 @@ class KeyVaultSecrets:
         self._client = SecretClient(
             self.vault_url,
             credential,
-            verify_challenge_resource=not is_loopback_host(urlsplit(self.vault_url).netloc),
+            verify_challenge_resource=not is_loopback(urlsplit(self.vault_url).netloc),
             retry_total=2,
             **kwargs,
         )

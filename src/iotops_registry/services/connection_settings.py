@@ -8,8 +8,8 @@ from typing import Any
 
 from ..domain import RegistryEndpointKey, parse_model
 from ..domain.connection import ConnectionSettingsBody
-from ..domain.rules import is_loopback_host
 from ..errors import NotFoundError, ValidationError
+from ..netutil import is_loopback
 from ..store import Store
 
 __all__ = ["ConnectionSettingsService"]
@@ -36,7 +36,7 @@ class ConnectionSettingsService:
             if state is None:
                 raise _missing(key)
             host = json.loads(state.document)["properties"]["host"].split("/")[0]
-            if body.properties.plainHttp and not is_loopback_host(host):
+            if body.properties.plainHttp and not is_loopback(host):
                 raise ValidationError(
                     f"Plain HTTP is allowed only for loopback registries, not '{host}'.",
                     code="PlainHttpNotAllowed",
