@@ -331,3 +331,31 @@ def test_one_exception_tree() -> None:
     for name in errors.__all__:
         cls = getattr(errors, name)
         assert issubclass(cls, errors.IotopsError)
+
+
+def _exception_classes(path: Path) -> list[str]:
+    """Classes in ``path`` whose bases name an exception (``...Error``, ``Exception``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ClassDef):
+            for base in node.bases:
+                name = base.attr if isinstance(base, ast.Attribute) else getattr(base, "id", "")
+                if name in ("Exception", "BaseException") or name.endswith("Error"):
+                    found.append(node.name)
+    return found
+
+
+def test_exceptions_live_in_errors_py() -> None:
+    """Every exception class of ours is defined in errors.py, under IotopsError. The one
+    exception: the CLI's, which must also be click exceptions (click prints them)."""
+    from iotops_registry import errors
+    from iotops_registry.cli.errors import ArmError, CliError
+
+    stray = {
+        str(path.relative_to(ROOT)): names
+        for path in sorted(ROOT.rglob("*.py"))
+        if path.relative_to(ROOT).as_posix() not in ("errors.py", "cli/errors.py")
+        if (names := _exception_classes(path))
+    }
+    assert stray == {}
+    assert issubclass(CliError, errors.IotopsError) and issubclass(ArmError, CliError)

@@ -20,6 +20,7 @@ from azure.core.credentials import TokenCredential
 from ..authn import ANONYMOUS, Authenticator, StaticBasic
 from ..authn.azure import ARM_SCOPE, ManagedIdentityAuthenticator
 from ..domain import RegistryEndpointKey
+from ..errors import ConfigurationError, ValidationError
 from ..services import PullSecretResolver
 
 __all__ = ["CredentialPlan", "IdentityFactory", "plan_for", "scope_for"]
@@ -72,7 +73,9 @@ def plan_for(document: dict[str, Any], default_tenant: str) -> CredentialPlan:
             tenant_id=settings["tenantId"],
             scope=scope_for(settings.get("scope")),
         )
-    raise ValueError(f"unknown authentication method {method!r}")
+    raise ValidationError(
+        f"Unknown authentication method {method!r}.", code="InvalidAuthenticationMethod"
+    )
 
 
 class AuthenticatorFactory:
@@ -101,7 +104,7 @@ class AuthenticatorFactory:
             return ANONYMOUS
         if plan.method == "ArtifactPullSecret":
             if self._resolver is None:
-                raise RuntimeError("no vault is configured for artifact pull secrets")
+                raise ConfigurationError("no vault is configured for artifact pull secrets")
             resolver = self._resolver
             resolved = await asyncio.to_thread(lambda: resolver.resolve(key, fresh=fresh))
             return StaticBasic(resolved.credential)

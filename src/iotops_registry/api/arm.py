@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -422,5 +422,3 @@ class ArmApp(SecretRoutes, AccessRoutes):
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
-
-Handler = Callable[[Request, _Route, Principal], Awaitable[Response]]

@@ -7,11 +7,14 @@ from typing import IO, Any
 
 import click
 
+from ..errors import IotopsError
+
 __all__ = ["ArmError", "CliError", "ErrorDetail"]
 
 
-class CliError(click.ClickException):
-    """An expected failure: one line (or a few) on stderr, exit code 1."""
+class CliError(click.ClickException, IotopsError):
+    """An expected failure: one line (or a few) on stderr, exit code 1. A click exception
+    (click prints it), and part of the one tree."""
 
     def format_lines(self) -> list[str]:
         return [f"ERROR: {self.message}"]

@@ -21,19 +21,12 @@ from azure.core.exceptions import (
 from azure.keyvault.secrets import SecretClient, SecretProperties
 
 from ..domain.secrets import SecretInfo
-from ..errors import ApiError
+from ..errors import ApiError, SecretUnavailable
 from ..netutil import is_loopback
 
 __all__ = ["KeyVaultSecrets", "SecretUnavailable"]
 
 log = logging.getLogger("iotops_registry.keyvault")
-
-
-class SecretUnavailable(ApiError):
-    """A Key Vault secret could not be read: missing, disabled, expired, or no access."""
-
-    status = 424
-    default_code = "KeyVaultSecretUnavailable"
 
 
 def _info(props: SecretProperties) -> SecretInfo:

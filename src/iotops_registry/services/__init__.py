@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from .common import Page, Preconditions, WriteResult
+from .connection_settings import ConnectionSettingsService
 from .endpoints import RegistryEndpointService
+from .health import HealthRecord, HealthService
 from .instances import InstanceService
 from .ports import SecretSource
 from .pull_secrets import PullSecretError, PullSecretResolver, ResolvedCredential
 from .synced_secrets import KeyVaultSecretService, SyncedSecretService
 
 __all__ = [
+    "ConnectionSettingsService",
+    "HealthRecord",
+    "HealthService",
     "InstanceService",
     "KeyVaultSecretService",
     "Page",

@@ -20,18 +20,11 @@ from typing import Any
 from ..authn import BasicCredential
 from ..domain import RegistryEndpointKey
 from ..domain.secrets import DOCKER_CONFIG_KEY, PASSWORD_KEY, USERNAME_KEY, split_source
-from ..errors import ApiError, NotFoundError
+from ..errors import NotFoundError, PullSecretError
 from ..store import Store
 from .ports import SecretSource
 
 __all__ = ["PullSecretError", "PullSecretResolver", "ResolvedCredential"]
-
-
-class PullSecretError(ApiError):
-    """The endpoint's pull secret cannot be turned into credentials; ``code`` says why."""
-
-    status = 424
-    default_code = "PullSecretUnavailable"
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..api.responses import error_response
-from ..errors import ForbiddenError
+from ..errors import ForbiddenError, SigninError
 from .gateway import check_same_origin, session_id_from_cookie
 from .headers import security_headers
 from .sessions import SESSION_COOKIE, Session
-from .signin import SigninError
 
 if TYPE_CHECKING:
     from .portal import Portal
