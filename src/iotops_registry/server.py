@@ -207,9 +207,9 @@ def _registry_access(
         return ManagedIdentityCredential(retry_total=1)
 
     factory = AuthenticatorFactory(ctx.pull_secrets, identity, exchange_http)
-    access = RegistryAccess(store, factory, default_tenant=tenant, extra_ca_file=ca_file)
+    access = RegistryAccess(factory, extra_ca_file=ca_file)
     assert ctx.health is not None
-    monitor = HealthMonitor(store, access, ctx.health, interval=opts.health_interval)
+    monitor = HealthMonitor(ctx.endpoints, access, ctx.health, interval=opts.health_interval)
     return access, monitor, exchange_http
 
 
@@ -430,12 +430,12 @@ def run(opts: ServeOptions, *, announce: Any = print) -> None:
     secrets = _secret_source(opts, issuer, vault_origin, None if custom_tls else str(dd.ca_path))
     ctx = ApiContext(
         instances=InstanceService(store),
-        endpoints=RegistryEndpointService(store),
+        endpoints=RegistryEndpointService(store, tenant=settings.tenant_id),
         arm_verifier=verifier,
         issuer=issuer,
         synced_secrets=SyncedSecretService(store, secrets),
         kv_secrets=KeyVaultSecretService(store, secrets),
-        pull_secrets=PullSecretResolver(store, secrets, ttl=opts.secret_cache_ttl),
+        pull_secrets=PullSecretResolver(secrets, ttl=opts.secret_cache_ttl),
         health=HealthService(store),
         connection_settings=ConnectionSettingsService(store),
         inline_reads=store.dialect == "sqlite",

@@ -72,8 +72,8 @@ class AccessRoutes(ABC):
                 target="repository",
             )
         key = self._endpoint_key(route)
-        await run_in_threadpool(self.ctx.endpoints.get, key)  # 404 before any network work
-        report = await self.ctx.monitor.test(key, repository)
+        target = await run_in_threadpool(self.ctx.endpoints.target, key)  # 404 before any work
+        report = await self.ctx.monitor.test(target, repository)
         return json_text_response(json.dumps(report))
 
     async def _health_get(self, request: Request, route: Any, _p: Principal) -> Response:

@@ -142,7 +142,8 @@ class SecretRoutes(ABC):
     async def _resolve_post(self, request: Request, route: Any, _p: Principal) -> Response:
         fresh = query(request).get("fresh", "").lower() == "true"
         key = RegistryEndpointKey(self._instance_key(route), route.name)
-        resolved = await run_in_threadpool(lambda: self._resolver.resolve(key, fresh=fresh))
+        target = await run_in_threadpool(self.ctx.endpoints.target, key)
+        resolved = await run_in_threadpool(lambda: self._resolver.resolve(target, fresh=fresh))
         body = {
             "status": "Resolved",
             "syncedSecret": resolved.synced_secret,

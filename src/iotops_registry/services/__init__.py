@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .common import Page, Preconditions, WriteResult
 from .connection_settings import ConnectionSettingsService
-from .endpoints import RegistryEndpointService
+from .endpoints import EndpointTarget, RegistryEndpointService, endpoint_not_found
 from .health import HealthRecord, HealthService
 from .instances import InstanceService
 from .ports import SecretSource
@@ -13,6 +13,7 @@ from .synced_secrets import KeyVaultSecretService, SyncedSecretService
 
 __all__ = [
     "ConnectionSettingsService",
+    "EndpointTarget",
     "HealthRecord",
     "HealthService",
     "InstanceService",
@@ -26,4 +27,5 @@ __all__ = [
     "SecretSource",
     "SyncedSecretService",
     "WriteResult",
+    "endpoint_not_found",
 ]
