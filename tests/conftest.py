@@ -149,18 +149,31 @@ def scope(sdk: IoTOperationsMgmtClient, server: ServerProcess) -> Scope:
     return Scope(sdk, server.subscription)
 
 
+class EndpointCredentials:
+    """``resolve(key)``: an endpoint's pull secret as the server resolves it, in this process:
+    the endpoint loaded through the endpoint service, its credentials read from the vault."""
+
+    def __init__(self, endpoints: Any, resolver: Any) -> None:
+        self._endpoints = endpoints
+        self._resolver = resolver
+
+    def resolve(self, key: Any, *, fresh: bool = False) -> Any:
+        return self._resolver.resolve(self._endpoints.target(key), fresh=fresh)
+
+
 @pytest.fixture
 def resolver(server: ServerProcess, database_url: str | None) -> Iterator[Any]:
     """A credential resolver in this process, reading the server's store and its vault."""
     from iotops_registry.keyvault import KeyVaultSecrets
-    from iotops_registry.services import PullSecretResolver
+    from iotops_registry.services import PullSecretResolver, RegistryEndpointService
     from iotops_registry.store import Store
 
     store = Store.open(database_url or f"sqlite:///{server.data_dir / 'registry.db'}")
     vault = KeyVaultSecrets(
         server.endpoints["vault"], LocalIssuerCredential(server.data_dir), ca_file=server.ca
     )
-    yield PullSecretResolver(store, vault, ttl=0)
+    endpoints = RegistryEndpointService(store, tenant=server.endpoints["tenant"])
+    yield EndpointCredentials(endpoints, PullSecretResolver(vault, ttl=0))
     vault.close()
     store.close()
 

@@ -21,7 +21,7 @@ from iotops_registry.access import AuthenticatorFactory, RegistryAccess
 from iotops_registry.domain import InstanceKey, RegistryEndpointKey
 from iotops_registry.keyvault import KeyVaultSecrets
 from iotops_registry.oci.digest import Digest
-from iotops_registry.services import PullSecretResolver
+from iotops_registry.services import PullSecretResolver, RegistryEndpointService
 from iotops_registry.store import Store
 from tests.conftest import API_VERSION
 from tests.support.dev import Dev, cert_dir, dev_clients, oci_layout, skopeo, unique
@@ -166,17 +166,15 @@ async def access(
     context = ssl.create_default_context(cafile=dev_server.ca)
     async with httpx.AsyncClient(verify=context, trust_env=False) as http:
         factory = AuthenticatorFactory(
-            PullSecretResolver(store, vault, ttl=60),
+            PullSecretResolver(vault, ttl=60),
             lambda cid: (
                 ManagedIdentityCredential(client_id=cid) if cid else ManagedIdentityCredential()
             ),
             http,
         )
-        access = RegistryAccess(
-            store,
-            factory,
-            default_tenant=dev_server.endpoints["tenant"],
-            extra_ca_file=dev_server.ca,
+        access = RegistryAccess(factory, extra_ca_file=dev_server.ca)
+        access.endpoints = RegistryEndpointService(  # type: ignore[attr-defined]
+            store, tenant=dev_server.endpoints["tenant"]
         )
         yield access
         await access.aclose()
@@ -185,7 +183,8 @@ async def access(
 
 
 async def _pull(access: RegistryAccess, world: World, name: str) -> None:
-    client, _ = await access.client(world.key(name))
+    endpoints = access.endpoints  # type: ignore[attr-defined]
+    client = await access.client(await asyncio.to_thread(endpoints.target, world.key(name)))
     fetched = await client.get_manifest(world.repo, world.tag)
     assert json.loads(fetched.data)["layers"][0]["digest"] == world.layer_digest
     blob = await client.get_blob(world.repo, Digest.parse(world.layer_digest))

@@ -45,6 +45,7 @@ __all__ = [
     "TestTexts",
     "method",
     "plan_for",
+    "portal_ids",
     "portal_table",
     "scope_for",
 ]
@@ -60,6 +61,10 @@ Role = Literal["client_id", "tenant_id", "scope", "secret_ref", ""]
 Rule = Literal["guid", "audience", "scope", "k8sName"]
 
 ARM_SCOPE = "https://management.azure.com/.default"
+
+
+def _kebab(name: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name)
 
 
 @dataclass(frozen=True)
@@ -87,10 +92,7 @@ class SettingField:
     @property
     def portal_id(self) -> str:
         """The portal input's id: ``f-`` + the property in kebab case (f-client-id)."""
-        if self.input_id:
-            return self.input_id
-        out = "".join(f"-{c.lower()}" if c.isupper() else c for c in self.name)
-        return f"f-{out}"
+        return self.input_id or f"f-{_kebab(self.name)}"
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class TestTexts:
     failure_hints: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per method
 class AuthMethod:
     name: str
     settings_key: str
@@ -249,7 +251,7 @@ ARTIFACT_PULL_SECRET = AuthMethod(
             "secretRef",
             "Synced secret name",
             "k8sName",
-            "secret reference",
+            "synced secret name",
             required=True,
             role="secret_ref",
             flags=("--secret-ref",),
@@ -352,8 +354,24 @@ def plan_for(authentication: Mapping[str, Any], default_tenant: str) -> Credenti
     return CredentialPlan(m)
 
 
+def portal_ids() -> dict[tuple[str, str], str]:
+    """(method, property) -> the portal input's id, unique in the page: a property that an
+    earlier method also has gets the method's settings key in its id."""
+    ids: dict[tuple[str, str], str] = {}
+    taken: set[str] = set()
+    for m in METHODS:
+        for f in m.fields:
+            wanted = f.portal_id
+            if wanted in taken:
+                wanted = f"f-{_kebab(m.settings_key)}-{_kebab(f.name)}"
+            taken.add(wanted)
+            ids[(m.name, f.name)] = wanted
+    return ids
+
+
 def portal_table() -> list[dict[str, Any]]:
     """The methods as the portal's scripts read them (rendered into the page as JSON)."""
+    ids = portal_ids()
     return [
         {
             "name": m.name,
@@ -365,12 +383,14 @@ def portal_table() -> list[dict[str, Any]]:
             "fields": [
                 {
                     "name": f.name,
-                    "id": f.portal_id,
+                    "id": ids[(m.name, f.name)],
                     "label": f.label,
                     "rule": f.rule,
                     "what": f.what,
                     "required": f.required,
                     "role": f.role,
+                    "help": f.help,
+                    "placeholder": f.placeholder,
                 }
                 for f in m.fields
             ],

@@ -11,6 +11,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..api.responses import error_response
+from ..domain import auth_methods
 from ..errors import ForbiddenError, SigninError
 from .gateway import check_same_origin, session_id_from_cookie
 from .headers import security_headers
@@ -84,6 +85,7 @@ class PortalViews:
             user=session.principal.display_name,
             subscription=self.portal.default_subscription or "",
             api_version=self.portal.api_version,
+            methods=auth_methods.portal_table(),
         )
 
     async def signin(self, request: Request) -> Response:
