@@ -14,7 +14,12 @@ from pydantic_core import PydanticCustomError
 
 from .models import _Wire
 
-__all__ = ["ConnectionSettings", "ConnectionSettingsBody", "ConnectionSettingsProperties"]
+__all__ = [
+    "ConnectionSettings",
+    "ConnectionSettingsBody",
+    "ConnectionSettingsProperties",
+    "ConnectionTestBody",
+]
 
 _MAX_PEM = 64 * 1024
 
@@ -75,3 +80,19 @@ class ConnectionSettingsBody(_Wire):
 
     def settings(self) -> ConnectionSettings:
         return ConnectionSettings.from_dict(self.properties.model_dump())
+
+
+class ConnectionTestBody(_Wire):
+    """``POST .../test``: optionally, the repository to test pull permission on (else one
+    from the catalog)."""
+
+    repository: str | None = Field(default=None, max_length=256)
+
+    @field_validator("repository")
+    @classmethod
+    def _non_empty(cls, v: str | None) -> str | None:
+        if v is not None and not v:
+            raise PydanticCustomError(
+                "InvalidPropertyType", "repository must be a non-empty string."
+            )
+        return v
