@@ -19,6 +19,7 @@ from azure.mgmt.iotoperations import IoTOperationsMgmtClient
 from azure.mgmt.iotoperations import models as m
 
 from iotops_registry import LocalIssuerCredential
+from tests.support.inprocess import InProcess, in_process
 from tests.support.server import (
     ServerProcess,
     create_pg_database,
@@ -47,6 +48,20 @@ def server(
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def inproc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
+    """The server built in this process (``server.build``): the ARM app over
+    ``httpx.ASGITransport``, for API tests that a real process proves nothing more for. Its
+    own data directory and database."""
+    url = create_pg_database("iotops_inproc") if database_backend() == "postgresql" else None
+    try:
+        with in_process(tmp_path_factory.mktemp("inproc") / "data", url) as running:
+            yield running
+    finally:
+        if url:
+            drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")
