@@ -195,8 +195,7 @@ class Generator:
             for broken in (_DROP, 12345, "text", None, [], {"unexpected": 1}):
                 yield _replace(full, path, broken)
         yield {**full, "unknownProperty": True} if isinstance(full, dict) else full
-        for oneof in _alternatives(self, schema):
-            yield oneof
+        yield from _alternatives(self, schema)
         yield [full]
         yield "just a string"
 
@@ -244,8 +243,7 @@ def _alternatives(gen: Generator, schema: dict[str, Any]) -> Iterator[Any]:
         if s.get("type") == "array" and path:
             yield from walk(s.get("items", {}), (*path, 0))
 
-    for body in walk(schema, ()):
-        yield body
+    yield from walk(schema, ())
 
 
 def _url(route: Route, params: dict[str, str], **override: str) -> str:
