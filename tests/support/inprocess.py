@@ -152,3 +152,42 @@ def in_process(data_dir: Path, database_url: str | None) -> Iterator[InProcess]:
         vault.stop()
         runtime.close()
         vault_sock.close()
+
+
+class InProcessScope:
+    """A fresh resource group with one instance on the in-process server (like
+    ``tests.conftest.Scope``, without the SDK)."""
+
+    def __init__(self, client: httpx.Client, subscription: str) -> None:
+        import uuid
+
+        self.rg = f"rg-{uuid.uuid4().hex[:8]}"
+        self.instance = "inst-" + uuid.uuid4().hex[:6]
+        self.subscription = subscription
+        self.location = (
+            f"/subscriptions/{subscription}/resourceGroups/{self.rg}/providers/"
+            "Microsoft.ExtendedLocation/customLocations/cl-local"
+        )
+        r = client.put(
+            self.instance_path,
+            params={"api-version": "2026-07-01"},
+            json={
+                "location": "eastus",
+                "extendedLocation": {"name": self.location, "type": "CustomLocation"},
+                "properties": {
+                    "description": "test instance",
+                    "schemaRegistryRef": {"resourceId": "/schemaRegistries/sr"},
+                },
+            },
+        )
+        assert r.status_code == 201, r.text
+
+    @property
+    def instance_path(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription}/resourceGroups/{self.rg}/providers/"
+            f"Microsoft.IoTOperations/instances/{self.instance}"
+        )
+
+    def endpoint_path(self, name: str) -> str:
+        return f"{self.instance_path}/registryEndpoints/{name}"
