@@ -10,7 +10,9 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -101,22 +103,33 @@ def _failed(report: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def world(dev_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("access")
+    with world_on(dev_server, tmp_path_factory.mktemp("access")) as w:
+        yield w
+
+
+@contextmanager
+def world_on(dev_server: ServerProcess, tmp: Path, *, push: str = "skopeo") -> Iterator[World]:
+    """A repository with one artifact on the dev server's registry, and an instance.
+    ``push="client"``: pushed with the project's own OCI client, not skopeo (which has no
+    syntax for an IPv6 registry)."""
     with dev_clients(dev_server) as dev:
         team = unique("acc")
         repo = f"{team}/graph"
-        pusher = ":".join(dev.repository_token(f"{team}/*", ["pull", "push"]))
+        user, password = dev.repository_token(f"{team}/*", ["pull", "push"])
         layout = oci_layout(tmp / "src", "1.0.0", b"\0asm" + os.urandom(4096))
-        pushed = skopeo(
-            "copy",
-            "--dest-creds",
-            pusher,
-            "--dest-cert-dir",
-            str(cert_dir(dev_server, tmp / "certs")),
-            f"oci:{layout.path}:1.0.0",
-            f"docker://{dev.registry}/{repo}:1.0.0",
-        )
-        assert pushed.returncode == 0, pushed.stderr
+        if push == "client":
+            asyncio.run(_push_with_client(dev_server, dev.registry, user, password, layout, repo))
+        else:
+            pushed = skopeo(
+                "copy",
+                "--dest-creds",
+                f"{user}:{password}",
+                "--dest-cert-dir",
+                str(cert_dir(dev_server, tmp / "certs")),
+                f"oci:{layout.path}:1.0.0",
+                f"docker://{dev.registry}/{repo}:1.0.0",
+            )
+            assert pushed.returncode == 0, pushed.stderr
         manifest = json.loads(
             (layout.path / "blobs" / "sha256" / layout.manifest_digest.split(":")[1]).read_bytes()
         )
@@ -180,6 +193,26 @@ async def access(
         await access.aclose()
     vault.close()
     store.close()
+
+
+async def _push_with_client(
+    server: ServerProcess, registry: str, user: str, password: str, layout: Any, repo: str
+) -> None:
+    from iotops_registry.authn import BasicCredential, StaticBasic
+    from iotops_registry.remote import RegistryClient
+
+    blobs = layout.path / "blobs" / "sha256"
+    raw = (blobs / layout.manifest_digest.split(":")[1]).read_bytes()
+    manifest = json.loads(raw)
+    async with RegistryClient(
+        registry,
+        authenticator=StaticBasic(BasicCredential(user, password)),
+        verify=ssl.create_default_context(cafile=server.ca),
+    ) as client:
+        for part in (manifest["config"], *manifest["layers"]):
+            data = (blobs / part["digest"].split(":")[1]).read_bytes()
+            await client.push_blob(repo, data, media_type=part["mediaType"])
+        await client.put_manifest(repo, layout.tag, raw, manifest["mediaType"])
 
 
 async def _pull(access: RegistryAccess, world: World, name: str) -> None:

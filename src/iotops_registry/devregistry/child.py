@@ -28,6 +28,7 @@ from typing import IO, Any
 import yaml
 
 from ..errors import ConfigurationError
+from ..netutil import format_host_port
 
 __all__ = [
     "ENV_REGISTRY_BINARY",
@@ -63,7 +64,8 @@ def find_registry_binary() -> str:
 
 def free_port(host: str = _LOOPBACK) -> int:
     """A port that was free a moment ago (the registry binds it itself)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
@@ -80,6 +82,7 @@ class RegistryConfig:
     service: str  # 127.0.0.1:<port>
     issuer: str
     token_cert: Path  # the certificate of the token signing key
+    host: str = _LOOPBACK  # 127.0.0.1 or ::1
 
     @property
     def storage(self) -> Path:
@@ -87,7 +90,7 @@ class RegistryConfig:
 
     @property
     def url(self) -> str:
-        return f"https://{_LOOPBACK}:{self.port}"
+        return f"https://{format_host_port(self.host, self.port)}"
 
     def document(self) -> dict[str, Any]:
         return {
@@ -99,7 +102,7 @@ class RegistryConfig:
                 "cache": {"blobdescriptor": "inmemory"},
             },
             "http": {
-                "addr": f"{_LOOPBACK}:{self.port}",
+                "addr": format_host_port(self.host, self.port),
                 "secret": secrets.token_hex(32),
                 "tls": {"certificate": str(self.tls_cert), "key": str(self.tls_key)},
             },
@@ -221,7 +224,7 @@ class RegistryProcess:
     def _probe(self, context: ssl.SSLContext) -> tuple[int, str] | None:
         """``GET /v2/``: its status and challenge, or None while nothing listens."""
         conn = http.client.HTTPSConnection(
-            _LOOPBACK, self.config.port, timeout=2.0, context=context
+            self.config.host, self.config.port, timeout=2.0, context=context
         )
         try:
             conn.request("GET", "/v2/")

@@ -44,6 +44,9 @@ class ServeOptions:
     identity_port: int | None = None  # None: 8445, or a free port when ``port`` is 0
     token_port: int | None = None  # None: 8446, or a free port when ``port`` is 0
     registry_port: int | None = None  # None: 8447, or a free port when ``port`` is 0
+    # The loopback address of the development registry and its token service: 127.0.0.1,
+    # or ::1 (an IPv6 registry, login server [::1]:port).
+    registry_host: str = LOOPBACK
 
     def ports(self) -> Ports:
         """The ports asked for; 0 means "any free port" (the listeners pick)."""

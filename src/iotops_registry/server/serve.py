@@ -81,7 +81,7 @@ def bind(opts: ServeOptions) -> tuple[Ports, dict[str, socket.socket]]:
     wanted = [("arm", opts.bind, asked.arm), ("vault", opts.bind, asked.vault)]
     wanted.append(("identity", LOOPBACK, asked.identity))
     if opts.dev:
-        wanted.append(("token", LOOPBACK, asked.token))
+        wanted.append(("token", opts.registry_host, asked.token))
     sockets: dict[str, socket.socket] = {}
     try:
         for name, host, port in wanted:

@@ -29,6 +29,7 @@ from ..devregistry import (
     free_port,
 )
 from ..identity import AdminRouter, IdentityService, ImdsApp, add_identity_routes
+from ..netutil import format_host_port
 from ..security import LocalCA, LocalIssuer, TokenVerifier, TrustedIssuer
 from ..store import Store
 from ..store.devregistry_store import DevRegistryStore
@@ -111,9 +112,10 @@ class StandIns:
         router: AdminRouter,
     ) -> str:
         assert self.registry_binary is not None
-        token_origin = f"https://{LOOPBACK}:{self.ports.token}"
-        port = self.ports.registry or free_port(LOOPBACK)
-        host = f"{LOOPBACK}:{port}"  # the registry's login server and token "service"
+        bind = self.opts.registry_host
+        token_origin = f"https://{format_host_port(bind, self.ports.token)}"
+        port = self.ports.registry or free_port(bind)
+        host = format_host_port(bind, port)  # the registry's login server and token "service"
         directory = self.dd.path / "devregistry"
         signer = TokenSigner(directory, issuer=token_origin, service=host)
         accounts = RegistryAccounts(DevRegistryStore(store), identities, host)
@@ -122,7 +124,7 @@ class StandIns:
         realm = f"{token_origin}{TOKEN_PATH}"
         info = {"registry": host, "realm": realm, "tokenService": token_origin}
         add_devregistry_routes(router, accounts, instruments, info)
-        hosts = [LOOPBACK, "localhost"]
+        hosts = [LOOPBACK, "localhost", "::1"]
         token_leaf = self.ca.server_certificate("token", hosts)
         self.listeners.append(
             Listener(
@@ -131,13 +133,14 @@ class StandIns:
                 self.ports.token,
                 str(token_leaf.cert_path),
                 str(token_leaf.key_path),
+                bind=bind,
                 proxy_headers=False,
             )
         )
         leaf = self.ca.server_certificate("registry", hosts)
         config = RegistryConfig(
             directory, port, leaf.cert_path, leaf.key_path, realm, host, token_origin,
-            signer.cert_path,
+            signer.cert_path, bind,
         )
         self.registry = RegistryProcess(self.registry_binary, config, self.ca.cert_path)
         self.endpoints.update(registry=host, token=token_origin)
