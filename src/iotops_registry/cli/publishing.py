@@ -29,7 +29,7 @@ import click
 
 from ..config import default_data_dir
 from ..errors import ConfigurationError, InvalidArtifact, InvalidReference, IotopsError
-from .errors import CliError
+from .errors import ArtifactError, CliError
 
 if TYPE_CHECKING:
     import httpx
@@ -49,19 +49,6 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-
-
-class ArtifactError(CliError):
-    """Every problem of an invalid artifact, one per line: ``file:line: path: message``."""
-
-    def __init__(self, error: InvalidArtifact) -> None:
-        super().__init__(str(error))
-        self.problems = error.problems
-
-    def format_lines(self) -> list[str]:
-        count = len(self.problems)
-        head = f"ERROR: {count} problem{'s' if count != 1 else ''} found; nothing was pushed."
-        return [head, *(f"  {p}" for p in self.problems)]
 
 
 @dataclass(frozen=True)
