@@ -343,3 +343,22 @@ async def test_generated_requests_are_never_answered_5xx(
     assert sent > 500
     # Every operation was answered with success at least once: the generator reaches them.
     assert [k for k, v in statuses.items() if not any(200 <= s < 300 for s in v)] == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("action", ["test", "connectionSettings"])
+async def test_action_bodies_are_capped_and_must_be_json(inproc: InProcess, action: str) -> None:
+    """Optional bodies (the test action, connection settings) get the same reader as every
+    other: a size cap (413, before reading when declared) and a content-type check (415)."""
+    world = World(inproc)
+    path = _url(ROUTES[2], world.params()) + f"/registryEndpoints/nothere/{action}"
+    verb = "POST" if action == "test" else "PUT"
+    q = {"api-version": API_VERSION}
+    async with inproc.runtime.running(), inproc.async_client() as c:
+        big = await c.request(verb, path, params=q, content=b" " * (300 * 1024),
+                              headers={"Content-Type": "application/json"})
+        assert big.status_code == 413, big.text
+        text = await c.request(verb, path, params=q, content=b"repository=x",
+                               headers={"Content-Type": "text/plain"})
+        assert text.status_code == 415, text.text
+        assert text.json()["error"]["code"] == "UnsupportedMediaType"
