@@ -29,6 +29,7 @@ import click
 
 from ..config import default_data_dir
 from ..errors import ConfigurationError, InvalidArtifact, InvalidReference, IotopsError
+from ..netutil import split_host_port
 from .errors import ArtifactError, CliError
 
 if TYPE_CHECKING:
@@ -174,7 +175,7 @@ def credential_sources(registry: str, reg: RegistryOptions, verify: ssl.SSLConte
         raise CliError(str(exc)) from None
     if docker is not None:
         sources.append(_DockerSource(docker))
-    if registry.split(":", 1)[0].endswith((".azurecr.io", ".azurecr.cn", ".azurecr.us")):
+    if split_host_port(registry)[0].lower().endswith((".azurecr.io", ".azurecr.cn", ".azurecr.us")):
         import httpx
 
         from ..authn.azure import EntraSource
