@@ -162,11 +162,14 @@ def world_on(dev_server: ServerProcess, tmp: Path, *, push: str = "skopeo") -> I
 
 @pytest.fixture
 async def access(
-    world: World, dev_server: ServerProcess, database_url: str | None
+    world: World,
+    dev_server: ServerProcess,
+    database_url: str | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[RegistryAccess]:
     """The product's registry access, in this process, over the dev server's store, vault and
     identity endpoint (ManagedIdentityCredential, unmodified)."""
-    os.environ["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = dev_server.endpoints["identity"]
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", dev_server.endpoints["identity"])
     from azure.identity import ManagedIdentityCredential
 
     url = dev_server.database_url or f"sqlite:///{dev_server.data_dir / 'registry.db'}"
