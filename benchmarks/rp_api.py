@@ -15,7 +15,6 @@ Usage::
     .venv/bin/python benchmarks/rp_api.py                     # SQLite in a temp dir
     .venv/bin/python benchmarks/rp_api.py --postgres          # scratch PostgreSQL database
     .venv/bin/python benchmarks/rp_api.py --json out.json     # also write raw results
-    .venv/bin/python benchmarks/rp_api.py --tcp-nodelay-shim  # diagnostic, see --help
 
 Needs ``wrk`` (``sudo scripts/install-bench.sh`` or ``apt-get install -y wrk``).
 """
@@ -219,24 +218,6 @@ function done(summary, latency, requests)
 end
 """
 
-# With --tcp-nodelay-shim the server runs through this launcher: ``iotops serve`` unchanged,
-# except that its listening socket is re-wrapped with proto=IPPROTO_TCP so that asyncio sets
-# TCP_NODELAY on accepted connections (it skips sockets whose proto is 0).
-NODELAY_SHIM = """
-import socket, sys
-import iotops_registry.server as server
-_listen = server._listen
-def _listen_nodelay(bind, port):
-    sock = _listen(bind, port)
-    return socket.socket(sock.family, socket.SOCK_STREAM, socket.IPPROTO_TCP,
-                         fileno=sock.detach())
-server._listen = _listen_nodelay
-from iotops_registry.cli import main
-sys.argv[0] = "iotops"
-main()
-"""
-
-
 def log(message: str) -> None:
     print(f"[rp_api {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -324,7 +305,6 @@ def drop_database(admin_url: str, name: str) -> None:
 class Server:
     data_dir: Path
     database_url: str | None
-    nodelay_shim: bool = False
     proc: subprocess.Popen[bytes] | None = None
     endpoints: dict[str, Any] = field(default_factory=dict)
 
@@ -333,10 +313,7 @@ class Server:
         return self.data_dir.parent / "server.log"
 
     def start(self, timeout: float = 60.0) -> None:
-        if self.nodelay_shim:
-            launcher = [sys.executable, "-c", NODELAY_SHIM]
-        else:
-            launcher = [sys.executable, "-m", "iotops_registry"]
+        launcher = [sys.executable, "-m", "iotops_registry"]
         args = [*launcher, "serve", "--data-dir", str(self.data_dir), "--port", "0",
                 "--baseline-endpoint", "--log-level", "warning"]
         if self.database_url:
@@ -719,8 +696,7 @@ def analyse(phases: Sequence[Phase], opts: Options) -> dict[str, Any]:
             f"the baseline answers one idle connection in {by['baseline_c1'].p50_ms:.1f} ms "
             "(p50): that is a TCP stall (Nagle + delayed ACK, ~40 ms), not CPU. Every figure "
             "is capped by connections / 40 ms and the ratios are meaningless. The server's "
-            "accepted sockets lack TCP_NODELAY; see docs/performance.md, or rerun with "
-            "--tcp-nodelay-shim to see the numbers without the stall."
+            "accepted sockets lack TCP_NODELAY; see docs/performance.md."
         )
     return {
         "rows": rows,
@@ -741,8 +717,7 @@ def analyse(phases: Sequence[Phase], opts: Options) -> dict[str, Any]:
 def render(report: dict[str, Any], meta: dict[str, Any], opts: Options) -> str:
     m = meta["machine"]
     out = [
-        f"## Resource provider API: {meta['database']}"
-        + (" (with --tcp-nodelay-shim)" if meta["tcp_nodelay_shim"] else ""),
+        f"## Resource provider API: {meta['database']}",
         "",
         f"Machine: {m['nproc']} CPUs, {m['cpu_model']}, Linux {m['kernel']}, "
         f"Python {m['python']}.  ",
@@ -813,9 +788,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--page-size", type=int, default=1000)
     p.add_argument("--put-timeout", type=float, default=150.0,
                    help="give up on the PUT phase after this many seconds")
-    p.add_argument("--tcp-nodelay-shim", action="store_true",
-                   help="diagnostic: start the server through a launcher that gives its "
-                        "listening socket proto=IPPROTO_TCP, so accepted sockets get TCP_NODELAY")
     p.add_argument("--json", type=Path, metavar="OUT", help="write raw results to this file")
     p.add_argument("--keep", action="store_true", help="keep the temp data dir and server log")
     args = p.parse_args(argv)
@@ -852,7 +824,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             database_url, name = scratch_database_url(args.postgres_admin_url)
             stack.callback(drop_database, args.postgres_admin_url, name)
             log(f"scratch PostgreSQL database {name}")
-        server = Server(tmp / "data", database_url, nodelay_shim=args.tcp_nodelay_shim)
+        server = Server(tmp / "data", database_url)
         stack.callback(server.stop)
         server.start()
         log(f"server {server.endpoints['arm']} ({server.endpoints.get('database')}), "
@@ -878,7 +850,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             "machine": machine_info(exe),
             "database": server.endpoints.get("database", "unknown"),
             "revision": source_revision(),
-            "tcp_nodelay_shim": args.tcp_nodelay_shim,
             "options": asdict(opts),
         }
     report = analyse(phases, opts)

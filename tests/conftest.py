@@ -19,6 +19,7 @@ from azure.mgmt.iotoperations import IoTOperationsMgmtClient
 from azure.mgmt.iotoperations import models as m
 
 from iotops_registry import LocalIssuerCredential
+from tests.support.inprocess import InProcess, in_process
 from tests.support.server import (
     ServerProcess,
     create_pg_database,
@@ -47,6 +48,20 @@ def server(
     proc.start()
     yield proc
     proc.stop()
+
+
+@pytest.fixture(scope="session")
+def inproc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcess]:
+    """The server built in this process (``server.build``): the ARM app over
+    ``httpx.ASGITransport``, for API tests that a real process proves nothing more for. Its
+    own data directory and database."""
+    url = create_pg_database("iotops_inproc") if database_backend() == "postgresql" else None
+    try:
+        with in_process(tmp_path_factory.mktemp("inproc") / "data", url) as running:
+            yield running
+    finally:
+        if url:
+            drop_pg_database(url)
 
 
 @pytest.fixture(scope="session")
@@ -149,18 +164,31 @@ def scope(sdk: IoTOperationsMgmtClient, server: ServerProcess) -> Scope:
     return Scope(sdk, server.subscription)
 
 
+class EndpointCredentials:
+    """``resolve(key)``: an endpoint's pull secret as the server resolves it, in this process:
+    the endpoint loaded through the endpoint service, its credentials read from the vault."""
+
+    def __init__(self, endpoints: Any, resolver: Any) -> None:
+        self._endpoints = endpoints
+        self._resolver = resolver
+
+    def resolve(self, key: Any, *, fresh: bool = False) -> Any:
+        return self._resolver.resolve(self._endpoints.target(key), fresh=fresh)
+
+
 @pytest.fixture
 def resolver(server: ServerProcess, database_url: str | None) -> Iterator[Any]:
     """A credential resolver in this process, reading the server's store and its vault."""
     from iotops_registry.keyvault import KeyVaultSecrets
-    from iotops_registry.services import PullSecretResolver
+    from iotops_registry.services import PullSecretResolver, RegistryEndpointService
     from iotops_registry.store import Store
 
     store = Store.open(database_url or f"sqlite:///{server.data_dir / 'registry.db'}")
     vault = KeyVaultSecrets(
         server.endpoints["vault"], LocalIssuerCredential(server.data_dir), ca_file=server.ca
     )
-    yield PullSecretResolver(store, vault, ttl=0)
+    endpoints = RegistryEndpointService(store, tenant=server.endpoints["tenant"])
+    yield EndpointCredentials(endpoints, PullSecretResolver(vault, ttl=0))
     vault.close()
     store.close()
 

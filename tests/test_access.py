@@ -10,7 +10,9 @@ import os
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +23,7 @@ from iotops_registry.access import AuthenticatorFactory, RegistryAccess
 from iotops_registry.domain import InstanceKey, RegistryEndpointKey
 from iotops_registry.keyvault import KeyVaultSecrets
 from iotops_registry.oci.digest import Digest
-from iotops_registry.services import PullSecretResolver
+from iotops_registry.services import PullSecretResolver, RegistryEndpointService
 from iotops_registry.store import Store
 from tests.conftest import API_VERSION
 from tests.support.dev import Dev, cert_dir, dev_clients, oci_layout, skopeo, unique
@@ -101,22 +103,33 @@ def _failed(report: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def world(dev_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    tmp = tmp_path_factory.mktemp("access")
+    with world_on(dev_server, tmp_path_factory.mktemp("access")) as w:
+        yield w
+
+
+@contextmanager
+def world_on(dev_server: ServerProcess, tmp: Path, *, push: str = "skopeo") -> Iterator[World]:
+    """A repository with one artifact on the dev server's registry, and an instance.
+    ``push="client"``: pushed with the project's own OCI client, not skopeo (which has no
+    syntax for an IPv6 registry)."""
     with dev_clients(dev_server) as dev:
         team = unique("acc")
         repo = f"{team}/graph"
-        pusher = ":".join(dev.repository_token(f"{team}/*", ["pull", "push"]))
+        user, password = dev.repository_token(f"{team}/*", ["pull", "push"])
         layout = oci_layout(tmp / "src", "1.0.0", b"\0asm" + os.urandom(4096))
-        pushed = skopeo(
-            "copy",
-            "--dest-creds",
-            pusher,
-            "--dest-cert-dir",
-            str(cert_dir(dev_server, tmp / "certs")),
-            f"oci:{layout.path}:1.0.0",
-            f"docker://{dev.registry}/{repo}:1.0.0",
-        )
-        assert pushed.returncode == 0, pushed.stderr
+        if push == "client":
+            asyncio.run(_push_with_client(dev_server, dev.registry, user, password, layout, repo))
+        else:
+            pushed = skopeo(
+                "copy",
+                "--dest-creds",
+                f"{user}:{password}",
+                "--dest-cert-dir",
+                str(cert_dir(dev_server, tmp / "certs")),
+                f"oci:{layout.path}:1.0.0",
+                f"docker://{dev.registry}/{repo}:1.0.0",
+            )
+            assert pushed.returncode == 0, pushed.stderr
         manifest = json.loads(
             (layout.path / "blobs" / "sha256" / layout.manifest_digest.split(":")[1]).read_bytes()
         )
@@ -149,11 +162,14 @@ def world(dev_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture
 async def access(
-    world: World, dev_server: ServerProcess, database_url: str | None
+    world: World,
+    dev_server: ServerProcess,
+    database_url: str | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[RegistryAccess]:
     """The product's registry access, in this process, over the dev server's store, vault and
     identity endpoint (ManagedIdentityCredential, unmodified)."""
-    os.environ["AZURE_POD_IDENTITY_AUTHORITY_HOST"] = dev_server.endpoints["identity"]
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", dev_server.endpoints["identity"])
     from azure.identity import ManagedIdentityCredential
 
     url = dev_server.database_url or f"sqlite:///{dev_server.data_dir / 'registry.db'}"
@@ -166,17 +182,15 @@ async def access(
     context = ssl.create_default_context(cafile=dev_server.ca)
     async with httpx.AsyncClient(verify=context, trust_env=False) as http:
         factory = AuthenticatorFactory(
-            PullSecretResolver(store, vault, ttl=60),
+            PullSecretResolver(vault, ttl=60),
             lambda cid: (
                 ManagedIdentityCredential(client_id=cid) if cid else ManagedIdentityCredential()
             ),
             http,
         )
-        access = RegistryAccess(
-            store,
-            factory,
-            default_tenant=dev_server.endpoints["tenant"],
-            extra_ca_file=dev_server.ca,
+        access = RegistryAccess(factory, extra_ca_file=dev_server.ca)
+        access.endpoints = RegistryEndpointService(  # type: ignore[attr-defined]
+            store, tenant=dev_server.endpoints["tenant"]
         )
         yield access
         await access.aclose()
@@ -184,8 +198,29 @@ async def access(
     store.close()
 
 
+async def _push_with_client(
+    server: ServerProcess, registry: str, user: str, password: str, layout: Any, repo: str
+) -> None:
+    from iotops_registry.authn import BasicCredential, StaticBasic
+    from iotops_registry.remote import RegistryClient
+
+    blobs = layout.path / "blobs" / "sha256"
+    raw = (blobs / layout.manifest_digest.split(":")[1]).read_bytes()
+    manifest = json.loads(raw)
+    async with RegistryClient(
+        registry,
+        authenticator=StaticBasic(BasicCredential(user, password)),
+        verify=ssl.create_default_context(cafile=server.ca),
+    ) as client:
+        for part in (manifest["config"], *manifest["layers"]):
+            data = (blobs / part["digest"].split(":")[1]).read_bytes()
+            await client.push_blob(repo, data, media_type=part["mediaType"])
+        await client.put_manifest(repo, layout.tag, raw, manifest["mediaType"])
+
+
 async def _pull(access: RegistryAccess, world: World, name: str) -> None:
-    client, _ = await access.client(world.key(name))
+    endpoints = access.endpoints  # type: ignore[attr-defined]
+    client = await access.client(await asyncio.to_thread(endpoints.target, world.key(name)))
     fetched = await client.get_manifest(world.repo, world.tag)
     assert json.loads(fetched.data)["layers"][0]["digest"] == world.layer_digest
     blob = await client.get_blob(world.repo, Digest.parse(world.layer_digest))

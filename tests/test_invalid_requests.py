@@ -1,10 +1,9 @@
 """Table-driven rejections: each bad request gets the right status and ARM error code, and the
-store is unchanged afterwards."""
+store is unchanged afterwards. In-process (``server.build``): nothing here needs a socket."""
 
 from __future__ import annotations
 
 import json
-import ssl
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,10 +16,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from iotops_registry.config import DataDir
 from iotops_registry.security import LocalIssuer
-from tests.conftest import API_VERSION, Scope
-from tests.support.server import ServerProcess
+from tests.conftest import API_VERSION
+from tests.support.inprocess import InProcess, InProcessScope
 
 ANON = {"method": "Anonymous", "anonymousSettings": {}}
 GUID = "11111111-2222-3333-4444-555555555555"
@@ -28,8 +26,8 @@ GUID = "11111111-2222-3333-4444-555555555555"
 
 @dataclass
 class Env:
-    scope: Scope
-    server: ServerProcess
+    scope: InProcessScope
+    inproc: InProcess
     issuer: LocalIssuer
     good_token: str
     existing_etag: str
@@ -543,18 +541,23 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
+def http(inproc: InProcess) -> Iterator[httpx.Client]:
+    with inproc.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
 def env(
-    sdk: Any, server: ServerProcess, tmp_path_factory: pytest.TempPathFactory, http: httpx.Client
+    inproc: InProcess, tmp_path_factory: pytest.TempPathFactory, http: httpx.Client
 ) -> Iterator[Env]:
-    scope = Scope(sdk, server.subscription)
-    dd = DataDir(server.data_dir)
-    issuer = LocalIssuer(dd.issuer_dir, dd.settings().tenant_id, server.endpoints["issuer"])
+    scope = InProcessScope(http, inproc.subscription)
+    issuer = inproc.runtime.issuer
     r = http.put(scope.endpoint_path("existing"), params={"api-version": API_VERSION}, json=ep())
     assert r.status_code == 201, r.text
     other_dir: Path = tmp_path_factory.mktemp("other-issuer")
     other = LocalIssuer(other_dir, str(uuid.uuid4()), "https://127.0.0.1:1/other/v2.0")
     yield Env(
-        scope, server, issuer, issuer.mint("https://management.azure.com"), r.headers["etag"], other
+        scope, inproc, issuer, issuer.mint("https://management.azure.com"), r.headers["etag"], other
     )
 
 
@@ -593,9 +596,7 @@ def test_rejected(case: Case, env: Env, http: httpx.Client) -> None:
     else:
         content = case.body
     query = case.query if case.query is not None else {"api-version": API_VERSION}
-    with httpx.Client(
-        base_url=env.server.arm, verify=ssl.create_default_context(cafile=env.server.ca)
-    ) as raw:
+    with env.inproc.client(headers={}) as raw:
         r = raw.request(case.method, path, params=query, headers=headers, content=content)
     assert r.status_code == case.status, r.text
     assert r.headers["content-type"].startswith("application/json")

@@ -41,7 +41,9 @@ UAMI_TENANT = "66666666-7777-8888-9999-000000000000"
 # --- fixtures ------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+# Module scope: the sync Playwright API keeps an event loop marked as running on this thread
+# while it is open, and async tests that run after it in the same worker could not start.
+@pytest.fixture(scope="module")
 def browser(server: ServerProcess) -> Iterator[Browser]:
     pw = sync_playwright().start()
     try:
@@ -52,7 +54,7 @@ def browser(server: ServerProcess) -> Iterator[Browser]:
         pw.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def portal_context(browser: Browser, server: ServerProcess) -> Iterator[BrowserContext]:
     ctx = browser.new_context(
         viewport={"width": 1280, "height": 800},

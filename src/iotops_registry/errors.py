@@ -4,28 +4,35 @@
 
     IotopsError
     ├── ConfigurationError          bad settings, unreadable data dir, wrong key material
+    ├── StoreConflict               a concurrent writer created the same row first (retry)
+    ├── UnsealError                 a sealed vault value does not open with this key
     ├── ApiError                    an error body: status, code, message, target, details,
     │   │                           inner code (Key Vault's ``innererror``)
     │   ├── InvalidRequestError     400  (malformed body, bad api-version, unknown property ...)
     │   │   └── ValidationError     400  a property value breaks a rule; ``target`` names it
     │   ├── AuthenticationError     401  missing or unacceptable bearer token
+    │   │   └── SigninError         401  a portal sign-in code was refused (``reason``)
     │   ├── ForbiddenError          403  authenticated, but the operation is not allowed
     │   ├── NotFoundError           404
     │   ├── ConflictError           409
     │   ├── PreconditionFailedError 412  If-Match / If-None-Match did not hold
-    │   └── PayloadTooLargeError    413
+    │   ├── PayloadTooLargeError    413
+    │   ├── UnsupportedMediaTypeError 415  a body that is not JSON
+    │   └── FailedDependencyError   424  something the request depends on is unusable
+    │       ├── PullSecretError          an endpoint's pull secret gives no credentials
+    │       └── SecretUnavailable        a Key Vault secret cannot be read
     ├── RegistryError               talking to an OCI registry failed (oci, transport, remote)
-        ├── InvalidReference        a reference, repository, tag or digest that is malformed
-        ├── InvalidManifest         a manifest or index document that cannot be parsed
-        ├── DigestMismatch          content does not hash to the digest it was fetched by
-        ├── RegistryUnreachable     no HTTP answer; ``kind``: dns | connect | tls | timeout |
-        │                           protocol
-        ├── TokenEndpointError      the token service (realm, /oauth2/exchange) gave nothing
-        │                           usable, or policy forbids sending credentials to it
-        └── RegistryHTTPError       an HTTP error status with the registry's OCI error body:
-            │                       ``status``, ``errors`` (code, message, detail)
-            ├── RegistryAuthError   401 / 403; ``step`` ("registry" | "token") says who refused
-            └── RegistryNotFound    404: unknown repository, manifest, tag or blob
+    │   ├── InvalidReference        a reference, repository, tag or digest that is malformed
+    │   ├── InvalidManifest         a manifest or index document that cannot be parsed
+    │   ├── DigestMismatch          content does not hash to the digest it was fetched by
+    │   ├── RegistryUnreachable     no HTTP answer; ``kind``: dns | connect | tls | timeout |
+    │   │                           protocol
+    │   ├── TokenEndpointError      the token service (realm, /oauth2/exchange) gave nothing
+    │   │                           usable, or policy forbids sending credentials to it
+    │   └── RegistryHTTPError       an HTTP error status with the registry's OCI error body:
+    │       │                       ``status``, ``errors`` (code, message, detail)
+    │       ├── RegistryAuthError   401 / 403; ``step`` ("registry" | "token") says who refused
+    │       └── RegistryNotFound    404: unknown repository, manifest, tag or blob
     ├── SignatureError              Notary Project signatures (notary); ``code`` is stable
     │   ├── SignatureVerificationFailed  an artifact's signatures did not verify; ``code`` is
     │   │                           the verdict's (``UntrustedSigner``, ``SignatureExpired`` ...)
@@ -34,6 +41,10 @@
     └── PackagingError              an artifact cannot be built or published (packaging)
         └── InvalidArtifact         a graph, module, metadata file or image breaks rules;
                                     ``problems``: file, line, path, message, fix each
+
+Errors that only a bug can cause (a wrong argument, a misused object) are Python's own
+``TypeError``, ``ValueError`` and ``RuntimeError``; everything a caller is meant to handle is
+in this tree, and ``tests/test_layering.py`` fails on an exception class defined elsewhere.
 
 Every message is written for the person who made the request. None of them may contain a
 secret value: they are echoed to API clients, logs and terminals.
@@ -50,6 +61,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DigestMismatch",
+    "FailedDependencyError",
     "ForbiddenError",
     "InvalidArtifact",
     "InvalidManifest",
@@ -60,16 +72,22 @@ __all__ = [
     "PackagingError",
     "PayloadTooLargeError",
     "PreconditionFailedError",
+    "PullSecretError",
     "RegistryAuthError",
     "RegistryError",
     "RegistryHTTPError",
     "RegistryNotFound",
     "RegistryUnreachable",
+    "SecretUnavailable",
     "SignatureError",
     "SignatureVerificationFailed",
+    "SigninError",
     "SigningError",
+    "StoreConflict",
     "TokenEndpointError",
     "TrustStoreInvalid",
+    "UnsealError",
+    "UnsupportedMediaTypeError",
     "ValidationError",
 ]
 
@@ -80,6 +98,14 @@ class IotopsError(Exception):
 
 class ConfigurationError(IotopsError):
     """The server or CLI cannot start or run with the settings it was given."""
+
+
+class StoreConflict(IotopsError):
+    """A concurrent writer created the same row first; the caller may retry."""
+
+
+class UnsealError(IotopsError):
+    """A sealed value does not open with this KEK for this secret and version."""
 
 
 class ApiError(IotopsError):
@@ -146,6 +172,16 @@ class AuthenticationError(ApiError):
     default_code = "AuthenticationFailed"
 
 
+class SigninError(AuthenticationError):
+    """A portal sign-in code was refused; ``reason`` is ``invalid``, ``expired`` or ``used``."""
+
+    default_code = "SigninRefused"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"The sign-in code was refused ({reason}).")
+        self.reason = reason
+
+
 class ForbiddenError(ApiError):
     status = 403
     default_code = "Forbidden"
@@ -169,6 +205,28 @@ class PreconditionFailedError(ApiError):
 class PayloadTooLargeError(ApiError):
     status = 413
     default_code = "RequestEntityTooLarge"
+
+
+class UnsupportedMediaTypeError(ApiError):
+    status = 415
+    default_code = "UnsupportedMediaType"
+
+
+class FailedDependencyError(ApiError):
+    status = 424
+    default_code = "FailedDependency"
+
+
+class PullSecretError(FailedDependencyError):
+    """The endpoint's pull secret cannot be turned into credentials; ``code`` says why."""
+
+    default_code = "PullSecretUnavailable"
+
+
+class SecretUnavailable(FailedDependencyError):
+    """A Key Vault secret could not be read: missing, disabled, expired, or no access."""
+
+    default_code = "KeyVaultSecretUnavailable"
 
 
 # --- OCI registries -------------------------------------------------------------------------

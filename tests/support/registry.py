@@ -12,6 +12,11 @@ in a directory of its own, with one of three front doors:
 
 TLS (a self-signed certificate for 127.0.0.1) is optional. ``skopeo`` helpers push OCI
 layouts built with :func:`write_oci_layout`. Each xdist worker starts its own registry.
+
+The child process, its readiness check and the token signing (ES256 keys, the libtrust key
+id, the tokens' claims) are the product's own (``devregistry.RegistryProcess``,
+``devregistry.TokenSigner``); only the token service's *policy* here is a test's: a fixed
+user table, anonymous pulls under ``public/``, and request counters.
 """
 
 from __future__ import annotations
@@ -23,12 +28,9 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import ssl
 import subprocess
 import threading
-import time
-import uuid
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -38,12 +40,15 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
-import jwt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+from iotops_registry.devregistry import RegistryProcess as RegistryChild
+from iotops_registry.devregistry import TokenSigner, free_port
+from iotops_registry.errors import ConfigurationError
 
 REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 SERVICE = "test-registry"
@@ -56,12 +61,6 @@ def have_registry() -> bool:
 
 def have_skopeo() -> bool:
     return shutil.which("skopeo") is not None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bcrypt_hash(password: str) -> str:
@@ -118,15 +117,6 @@ def self_signed(directory: Path, name: str, *, key: Any = None) -> tuple[Path, P
     return cert_path, key_path
 
 
-def libtrust_kid(public_key: Any) -> str:
-    """The key id distribution expects: base32 of the first 240 bits of sha256(SPKI DER)."""
-    der = public_key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    encoded = base64.b32encode(hashlib.sha256(der).digest()[:30]).decode()
-    return ":".join(encoded[i : i + 4] for i in range(0, 48, 4))
-
-
 def _parse_scope(scope: str) -> dict[str, Any] | None:
     kind, _, rest = scope.partition(":")
     name, _, actions = rest.rpartition(":")
@@ -149,9 +139,9 @@ class TokenServer:
     """
 
     def __init__(self, directory: Path, users: dict[str, str], entra_token: str) -> None:
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.cert, _ = self_signed(directory, "token", key=self.key)
-        self.kid = libtrust_kid(self.key.public_key())
+        self.signer = TokenSigner(directory, issuer=ISSUER, service=SERVICE)
+        self.cert = self.signer.cert_path
+        self.kid = self.signer.kid
         self.users = users
         self.entra_token = entra_token
         self.refresh_tokens: set[str] = set()
@@ -178,23 +168,8 @@ class TokenServer:
         with self.lock:
             return self.counts[kind]
 
-    def _sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": self.kid})
-
-    def access_token(self, access: list[dict[str, Any]]) -> str:
-        now = int(time.time())
-        return self._sign(
-            {
-                "iss": ISSUER,
-                "aud": SERVICE,
-                "sub": "test",
-                "iat": now,
-                "nbf": now - 5,
-                "exp": now + self.expires_in,
-                "jti": uuid.uuid4().hex,
-                "access": access,
-            }
-        )
+    def access_token(self, access: list[dict[str, Any]]) -> dict[str, Any]:
+        return self.signer.access_token("test", access, lifetime=self.expires_in)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
@@ -223,8 +198,7 @@ class TokenServer:
                                 continue
                             parsed["actions"] = [a for a in parsed["actions"] if a == "pull"]
                         access.append(parsed)
-                token = server.access_token(access)
-                self._answer(200, {"token": token, "expires_in": server.expires_in})
+                self._answer(200, server.access_token(access))
 
             def do_GET(self) -> None:
                 url = urlsplit(self.path)
@@ -251,9 +225,7 @@ class TokenServer:
                     if form.get("access_token") != server.entra_token:
                         self._answer(401, {"details": "bad access token"})
                         return
-                    refresh = server._sign(
-                        {"exp": int(time.time()) + 3600, "jti": uuid.uuid4().hex}
-                    )
+                    refresh = server.signer.refresh_token("exchanged", "tenant", ["AcrPull"])
                     with server.lock:
                         server.refresh_tokens.add(refresh)
                     self._answer(200, {"refresh_token": refresh})
@@ -270,6 +242,38 @@ class TokenServer:
 
 
 @dataclass
+class _ChildConfig:
+    """The product's ``devregistry.ChildConfig`` for this test registry: any auth, TLS or
+    not; any answer to ``GET /v2/`` means it is up."""
+
+    registry: RegistryProcess
+
+    @property
+    def directory(self) -> Path:
+        return self.registry.root
+
+    @property
+    def host(self) -> str:
+        return "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return self.registry.port
+
+    @property
+    def tls(self) -> bool:
+        return self.registry.tls
+
+    def write(self) -> Path:
+        path = self.registry.root / "config.yml"
+        path.write_text(self.registry._config())
+        return path
+
+    def accepts(self, status: int, challenge: str) -> bool:
+        return status in (200, 401)
+
+
+@dataclass
 class RegistryProcess:
     root: Path
     auth: Literal["none", "htpasswd", "token"] = "htpasswd"
@@ -277,7 +281,7 @@ class RegistryProcess:
     users: dict[str, str] = field(default_factory=lambda: {"tester": secrets.token_hex(8)})
     entra_token: str = field(default_factory=lambda: "entra-" + secrets.token_hex(8))
     port: int = 0
-    proc: subprocess.Popen[bytes] | None = None
+    child: RegistryChild | None = None
     token_server: TokenServer | None = None
     cert: Path | None = None
 
@@ -361,42 +365,24 @@ class RegistryProcess:
             self.token_server.start()
         for _ in range(5):
             self.port = free_port()
-            config = self.root / "config.yml"
-            config.write_text(self._config())
-            log = (self.root / "registry.log").open("ab")
-            self.proc = subprocess.Popen(
-                [REGISTRY_BIN, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT
-            )
-            if self._wait_ready(timeout):
-                return self
-            self.stop()
+            child = RegistryChild(REGISTRY_BIN, _ChildConfig(self), self.cert)
+            try:
+                child.start(timeout)
+            except ConfigurationError:
+                continue  # most likely the port was taken meanwhile: try another
+            self.child = child
+            return self
+        self.stop()
         raise RuntimeError(f"registry did not start:\n{self.log()[-3000:]}")
 
     def log(self) -> str:
         path = self.root / "registry.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def _wait_ready(self, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                return False  # most likely the port was taken meanwhile: try another
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return True
-            except OSError:
-                time.sleep(0.02)
-        return False
-
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.child is not None:
+            self.child.stop(timeout=10)
+            self.child = None
         if self.token_server is not None:
             self.token_server.stop()
             self.token_server = None

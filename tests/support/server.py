@@ -65,7 +65,12 @@ class ServerProcess:
         ]
         if self.database_url:
             args += ["--database-url", self.database_url]
-        env = {**os.environ, **self.env}
+        # A server finds its own identity endpoint unless the test says otherwise: a value
+        # another test left in this process would send its managed identities elsewhere.
+        inherited = {
+            k: v for k, v in os.environ.items() if k != "AZURE_POD_IDENTITY_AUTHORITY_HOST"
+        }
+        env = {**inherited, **self.env}
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout

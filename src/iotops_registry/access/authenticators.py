@@ -1,78 +1,33 @@
-"""The ONE place that switches over the four authentication methods of a registry endpoint.
+"""Authenticators for endpoints: the one place that builds an ``authn.Authenticator`` from an
+endpoint's credential plan. It switches over the three credential kinds of
+``domain.auth_methods`` (none, managed identity, pull secret), never over method names:
 
-Anonymous → ``ANONYMOUS``; ArtifactPullSecret → ``StaticBasic`` over the synced secret's
-username and password (read from the vault); System/UserAssignedManagedIdentity →
-``ManagedIdentityAuthenticator`` over an azure-identity ``ManagedIdentityCredential``
-(system-assigned, or with the endpoint's client id), exchanged at the registry's
-``/oauth2/exchange`` for ACR refresh tokens.
+- none → ``ANONYMOUS``;
+- pull secret → ``StaticBasic`` over the synced secret's username and password, read from
+  the vault by ``services.PullSecretResolver``;
+- managed identity → ``ManagedIdentityAuthenticator`` over an azure-identity
+  ``ManagedIdentityCredential`` (system-assigned, or with the endpoint's client id),
+  exchanged at the registry's ``/oauth2/exchange`` for ACR refresh tokens.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 from azure.core.credentials import TokenCredential
 
 from ..authn import ANONYMOUS, Authenticator, StaticBasic
 from ..authn.azure import ARM_SCOPE, ManagedIdentityAuthenticator
-from ..domain import RegistryEndpointKey
-from ..services import PullSecretResolver
+from ..domain.auth_methods import MANAGED_IDENTITY, NO_CREDENTIAL, PULL_SECRET, CredentialPlan
+from ..errors import ConfigurationError
+from ..services import EndpointTarget, PullSecretResolver
 
-__all__ = ["CredentialPlan", "IdentityFactory", "plan_for", "scope_for"]
+__all__ = ["AuthenticatorFactory", "IdentityFactory"]
 
 # client id (None: system-assigned) -> a TokenCredential for that managed identity
 IdentityFactory = Callable[[str | None], TokenCredential]
-
-
-def scope_for(audience_or_scope: str | None) -> str:
-    """``https://x/`` or ``https://x/.default`` -> ``https://x/.default``; default ARM."""
-    if not audience_or_scope:
-        return ARM_SCOPE
-    if audience_or_scope.endswith("/.default"):
-        return audience_or_scope
-    return audience_or_scope.rstrip("/") + "/.default"
-
-
-@dataclass(frozen=True)
-class CredentialPlan:
-    """What an endpoint authenticates with, before anything is fetched."""
-
-    method: str
-    client_id: str | None = None  # managed identities; None = system-assigned
-    tenant_id: str | None = None
-    scope: str | None = None  # Entra scope for managed identities
-    secret_ref: str | None = None  # artifact pull secrets
-
-    @property
-    def is_identity(self) -> bool:
-        return self.method.endswith("ManagedIdentity")
-
-
-def plan_for(document: dict[str, Any], default_tenant: str) -> CredentialPlan:
-    auth = document["properties"]["authentication"]
-    method = auth["method"]
-    if method == "Anonymous":
-        return CredentialPlan(method)
-    if method == "ArtifactPullSecret":
-        return CredentialPlan(method, secret_ref=auth["artifactPullSecretSettings"]["secretRef"])
-    if method == "SystemAssignedManagedIdentity":
-        settings = auth.get("systemAssignedManagedIdentitySettings") or {}
-        return CredentialPlan(
-            method, tenant_id=default_tenant, scope=scope_for(settings.get("audience"))
-        )
-    if method == "UserAssignedManagedIdentity":
-        settings = auth["userAssignedManagedIdentitySettings"]
-        return CredentialPlan(
-            method,
-            client_id=settings["clientId"],
-            tenant_id=settings["tenantId"],
-            scope=scope_for(settings.get("scope")),
-        )
-    raise ValueError(f"unknown authentication method {method!r}")
 
 
 class AuthenticatorFactory:
@@ -94,17 +49,17 @@ class AuthenticatorFactory:
             self._credentials[client_id] = self._identities(client_id)
         return self._credentials[client_id]
 
-    async def build(
-        self, key: RegistryEndpointKey, plan: CredentialPlan, *, fresh: bool = False
-    ) -> Authenticator:
-        if plan.method == "Anonymous":
+    async def build(self, target: EndpointTarget, *, fresh: bool = False) -> Authenticator:
+        plan: CredentialPlan = target.plan
+        if plan.kind == NO_CREDENTIAL:
             return ANONYMOUS
-        if plan.method == "ArtifactPullSecret":
+        if plan.kind == PULL_SECRET:
             if self._resolver is None:
-                raise RuntimeError("no vault is configured for artifact pull secrets")
+                raise ConfigurationError("no vault is configured for artifact pull secrets")
             resolver = self._resolver
-            resolved = await asyncio.to_thread(lambda: resolver.resolve(key, fresh=fresh))
+            resolved = await asyncio.to_thread(lambda: resolver.resolve(target, fresh=fresh))
             return StaticBasic(resolved.credential)
+        assert plan.kind == MANAGED_IDENTITY
         return ManagedIdentityAuthenticator(
             self.credential(plan.client_id),
             plan.scope or ARM_SCOPE,

@@ -20,7 +20,7 @@ import httpx
 import jwt
 
 from ..authn import ANONYMOUS, Authenticator, Challenge
-from ..domain import RegistryEndpointKey
+from ..domain.auth_methods import MANAGED_IDENTITY, NO_CREDENTIAL
 from ..errors import (
     ApiError,
     RegistryAuthError,
@@ -30,10 +30,12 @@ from ..errors import (
     RegistryUnreachable,
     TokenEndpointError,
 )
+from ..netutil import split_endpoint_host, split_host_port
+from ..services import EndpointTarget
 from ..transport import RealmPolicy, build_transport, fetch_token, ping
 from ..transport.backoff import RetryPolicy
-from .probes import StepResult, probe_dns, probe_tcp, probe_tls, split_host
-from .registry_access import EndpointTarget, RegistryAccess
+from .probes import StepResult, probe_dns, probe_tcp, probe_tls
+from .registry_access import RegistryAccess
 
 __all__ = ["STEPS", "run_connection_test"]
 
@@ -82,7 +84,7 @@ class _Report:
             "status": "Failed" if failed else "Succeeded",
             "registry": self.target.registry,
             "repository": self.repository,
-            "authenticationMethod": self.target.plan.method,
+            "authenticationMethod": self.target.method.name,
             "durationMs": int((time.perf_counter() - self.started) * 1000),
             "steps": [s.to_dict() for s in self.steps],
         }
@@ -93,9 +95,9 @@ def _short(identity: str) -> str:
 
 
 async def run_connection_test(
-    access: RegistryAccess, key: RegistryEndpointKey, repository: str | None = None
+    access: RegistryAccess, target: EndpointTarget, repository: str | None = None
 ) -> dict[str, Any]:
-    target = await asyncio.to_thread(access.target, key)
+    """Test ``target`` (loaded by ``services.RegistryEndpointService.target``)."""
     # Without a repository, the permission steps pick one from the catalog, under the
     # host's path prefix.
     report = _Report(target, repository)
@@ -112,7 +114,7 @@ async def run_connection_test(
 
 
 async def _run(access: RegistryAccess, target: EndpointTarget, report: _Report) -> None:
-    name, port, _ = split_host(target.host)
+    name, port, _ = split_endpoint_host(target.host)
     plain = access.plain_http(target)
     port = port or (80 if plain else 443)
     dns, _addresses = await probe_dns(name, port)
@@ -202,19 +204,13 @@ async def _run(access: RegistryAccess, target: EndpointTarget, report: _Report) 
 async def _credential_step(
     access: RegistryAccess, target: EndpointTarget, report: _Report
 ) -> Authenticator | None:
-    plan = target.plan
+    plan, texts = target.plan, target.method.texts
     t0 = time.perf_counter()
-    if plan.method == "Anonymous":
-        report.step(
-            "CredentialAcquisition",
-            "Skipped",
-            "Anonymous",
-            "Anonymous access: no credential is needed.",
-            "",
-            t0,
-        )
+    if plan.kind == NO_CREDENTIAL:
+        code, message = texts.no_credential or ("NoCredential", "No credential is needed.")
+        report.step("CredentialAcquisition", "Skipped", code, message, "", t0)
         return ANONYMOUS
-    if plan.is_identity:
+    if plan.kind == MANAGED_IDENTITY:
         who = plan.client_id or "the system-assigned identity"
         try:
             credential = access.factory.credential(plan.client_id)
@@ -243,40 +239,37 @@ async def _credential_step(
             t0,
         )
     try:
-        authenticator = await access.factory.build(target.key, plan, fresh=True)
+        authenticator = await access.factory.build(target, fresh=True)
     except ApiError as exc:
         report.step(
             "CredentialAcquisition",
             "Failed",
             exc.code,
             exc.message,
-            _secret_hint(exc.code, plan.secret_ref),
+            _failure_hint(target, exc.code),
             t0,
         )
         return None
-    if plan.method == "ArtifactPullSecret":
+    if texts.credential_ok is not None:
+        code, message = texts.credential_ok
         report.step(
-            "CredentialAcquisition",
-            "Succeeded",
-            "PullSecretResolved",
-            f"Read the username and password of synced secret '{plan.secret_ref}' from the vault.",
-            "",
-            t0,
+            "CredentialAcquisition", "Succeeded", code, _fill(message, target), "", t0
         )
     return authenticator
 
 
-def _secret_hint(code: str, secret_ref: str | None) -> str:
-    if code == "SyncedSecretNotFound":
-        return (
-            f"Create the synced secret '{secret_ref}': iotops secretsync set ... "
-            "--secret-map <kv-user>=username <kv-password>=password"
-        )
-    if code == "SyncedSecretIncomplete":
-        return "Map Key Vault secrets to the keys 'username' and 'password'."
-    if code.startswith("KeyVault"):
-        return "Check that the mapped Key Vault secrets exist, are enabled and valid."
-    return "Check the endpoint's artifact pull secret."
+def _fill(text: str, target: EndpointTarget, **more: object) -> str:
+    return text.format(
+        registry=target.registry, secret_ref=target.plan.secret_ref or "", **more
+    )
+
+
+def _failure_hint(target: EndpointTarget, code: str) -> str:
+    hints = target.method.texts.failure_hints
+    for prefix, hint in hints.items():
+        if prefix and (code == prefix or (prefix == "KeyVault" and code.startswith(prefix))):
+            return _fill(hint, target)
+    return _fill(hints.get("", ""), target)
 
 
 async def _token_step(
@@ -287,7 +280,8 @@ async def _token_step(
     report: _Report,
 ) -> bool:
     t0 = time.perf_counter()
-    policy = RealmPolicy(target.registry.split(":")[0], target.settings.allowed_realm_hosts)
+    registry_host, _ = split_host_port(target.registry)  # [::1]:5000 -> ::1
+    policy = RealmPolicy(registry_host, target.settings.allowed_realm_hosts)
     with_credentials = authenticator is not ANONYMOUS
     try:
         realm = policy.check(challenge.realm or "", with_credentials=with_credentials)
@@ -309,28 +303,21 @@ async def _token_step(
             http, realm, challenge.service, [], config, policy=RetryPolicy(attempts=3)
         )
     except RegistryAuthError as exc:
-        if identity:
-            message = (
-                f"The registry's token service refused identity {_short(identity)}: it "
-                f"has no AcrPull role on {target.registry}."
-            )
-            hint = (
-                f"Assign AcrPull to {identity} on the registry "
-                f"(iotops dev registry role-assign --assignee {identity} --role AcrPull)."
-            )
-            code = "IdentityNotAuthorized"
-        elif target.plan.method == "ArtifactPullSecret":
-            message = (
-                f"The token service at {realm.host} refused the username and password "
-                f"of synced secret '{target.plan.secret_ref}' ({exc.status})."
-            )
-            hint = "Check the username and password in Key Vault; rotate them if they changed."
-            code = "CredentialsRejected"
-        else:
-            message = f"The token service at {realm.host} refused anonymous access ({exc.status})."
-            hint = "The registry needs credentials: choose an authentication method."
-            code = "AnonymousAccessDenied"
-        report.step("TokenExchange", "Failed", code, message, hint, t0)
+        code, message, hint = target.method.texts.token_refused
+        words = {
+            "realm": realm.host,
+            "status": exc.status,
+            "identity": identity or "",
+            "short": _short(identity or ""),
+        }
+        report.step(
+            "TokenExchange",
+            "Failed",
+            code,
+            _fill(message, target, **words),
+            _fill(hint, target, **words),
+            t0,
+        )
         return False
     except (TokenEndpointError, RegistryUnreachable) as exc:
         report.step(
@@ -417,10 +404,7 @@ async def _permission_steps(client: Any, target: EndpointTarget, report: _Report
                 "Failed",
                 "PullDenied",
                 f"Not allowed to pull from '{repository}' ({exc.status}).",
-                "The registry does not allow anonymous pulls: choose an authentication "
-                "method for this endpoint."
-                if target.plan.method == "Anonymous"
-                else "Grant pull on this repository to the endpoint's credentials.",
+                target.method.texts.pull_denied_hint,
                 t0,
             )
         except RegistryNotFound:

@@ -7,9 +7,9 @@ import asyncio
 import logging
 from typing import Any
 
-from ..domain import InstanceKey, RegistryEndpointKey
-from ..services.health import HealthService
-from ..store import Store
+from ..domain import RegistryEndpointKey
+from ..errors import NotFoundError
+from ..services import EndpointTarget, HealthService, RegistryEndpointService
 from .connection_test import run_connection_test
 from .registry_access import RegistryAccess
 
@@ -21,14 +21,14 @@ log = logging.getLogger("iotops_registry.health")
 class HealthMonitor:
     def __init__(
         self,
-        store: Store,
+        endpoints: RegistryEndpointService,
         access: RegistryAccess,
         health: HealthService,
         *,
         interval: float = 300.0,
         concurrency: int = 4,
     ) -> None:
-        self._store = store
+        self._endpoints = endpoints
         self._access = access
         self._health = health
         self._interval = interval
@@ -37,10 +37,12 @@ class HealthMonitor:
         self._concurrency = concurrency
         self._tasks: list[asyncio.Task[None]] = []
 
-    async def test(self, key: RegistryEndpointKey, repository: str | None = None) -> dict[str, Any]:
+    async def test(
+        self, target: EndpointTarget, repository: str | None = None
+    ) -> dict[str, Any]:
         """Run the connection test now and keep its verdict as the endpoint's health."""
-        report = await run_connection_test(self._access, key, repository)
-        await asyncio.to_thread(self._health.record, key, report)
+        report = await run_connection_test(self._access, target, repository)
+        await asyncio.to_thread(self._health.record, target.key, report)
         return report
 
     def schedule(self, key: RegistryEndpointKey) -> None:
@@ -65,7 +67,9 @@ class HealthMonitor:
             key = await self._queue.get()
             self._pending.discard(key.id)
             try:
-                await self.test(key)
+                await self.test(await asyncio.to_thread(self._endpoints.target, key))
+            except NotFoundError:
+                pass  # deleted meanwhile
             except Exception:  # keep the monitor alive; the next sweep retries
                 log.exception("health check of %s failed", key.id)
 
@@ -73,13 +77,9 @@ class HealthMonitor:
         while True:
             await asyncio.sleep(self._interval)
             try:
-                ids = await asyncio.to_thread(self._all)
+                keys = await asyncio.to_thread(self._endpoints.all_keys)
             except Exception:
                 log.exception("health sweep could not list endpoints")
                 continue
-            for sub, rg, instance, name in ids:
-                self.schedule(RegistryEndpointKey(InstanceKey(sub, rg, instance), name))
-
-    def _all(self) -> list[tuple[str, str, str, str]]:
-        with self._store.read() as r:
-            return r.all_endpoint_ids()
+            for key in keys:
+                self.schedule(key)

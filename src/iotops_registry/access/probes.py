@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["StepResult", "probe_dns", "probe_tcp", "probe_tls", "split_host"]
+__all__ = ["StepResult", "probe_dns", "probe_tcp", "probe_tls"]
 
 
 @dataclass
@@ -38,18 +38,6 @@ class StepResult:
             "hint": self.hint,
             "durationMs": self.duration_ms,
         }
-
-
-def split_host(host: str) -> tuple[str, int | None, str]:
-    """``name[:port][/prefix]`` -> (name, port or None, repository prefix)."""
-    hostport, _, prefix = host.partition("/")
-    if hostport.startswith("["):
-        end = hostport.index("]")
-        name, rest = hostport[1:end], hostport[end + 1 :]
-        port = int(rest[1:]) if rest.startswith(":") else None
-        return name, port, prefix
-    name, sep, port_text = hostport.partition(":")
-    return name, (int(port_text) if sep else None), prefix
 
 
 class _Timer:

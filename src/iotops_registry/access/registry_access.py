@@ -11,66 +11,16 @@ import asyncio
 import json
 import ssl
 from dataclasses import dataclass, field
-from typing import Any
 
-from ..domain import RegistryEndpointKey
-from ..errors import NotFoundError
+from ..authn import Authenticator
+from ..domain.connection import ConnectionSettings
+from ..netutil import is_loopback
 from ..remote import RegistryClient
-from ..store import Store
-from ..transport import TokenCache, is_loopback, split_registry
-from .authenticators import AuthenticatorFactory, CredentialPlan, plan_for
+from ..services import EndpointTarget
+from ..transport import TokenCache
+from .authenticators import AuthenticatorFactory
 
-__all__ = ["ConnectionSettings", "EndpointTarget", "RegistryAccess"]
-
-
-@dataclass(frozen=True)
-class ConnectionSettings:
-    """Our extension, stored beside an endpoint: how to reach its registry."""
-
-    ca_bundle: str | None = None  # PEM: a private registry's CA
-    plain_http: bool = False  # loopback registries only
-    allowed_realm_hosts: tuple[str, ...] = ()
-
-    @classmethod
-    def parse(cls, raw: str | None) -> ConnectionSettings:
-        if not raw:
-            return cls()
-        data = json.loads(raw)
-        return cls(
-            data.get("caBundle"),
-            bool(data.get("plainHttp")),
-            tuple(data.get("allowedRealmHosts") or ()),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "caBundle": self.ca_bundle,
-            "plainHttp": self.plain_http,
-            "allowedRealmHosts": list(self.allowed_realm_hosts),
-        }
-
-
-@dataclass(frozen=True)
-class EndpointTarget:
-    """An endpoint, read from the store, ready to be tested or pulled through."""
-
-    key: RegistryEndpointKey
-    document: dict[str, Any]
-    settings: ConnectionSettings
-    plan: CredentialPlan
-
-    @property
-    def host(self) -> str:
-        return str(self.document["properties"]["host"])
-
-    @property
-    def registry(self) -> str:
-        return self.host.split("/", 1)[0]
-
-    @property
-    def prefix(self) -> str:
-        """The repository path prefix in the host (``ghcr.io/org`` -> ``org``)."""
-        return self.host.partition("/")[2]
+__all__ = ["RegistryAccess"]
 
 
 @dataclass
@@ -84,31 +34,15 @@ class _Entry:
 class RegistryAccess:
     def __init__(
         self,
-        store: Store,
         factory: AuthenticatorFactory,
         *,
-        default_tenant: str,
         extra_ca_file: str | None = None,
         token_cache: TokenCache | None = None,
     ) -> None:
-        self._store = store
         self.factory = factory
-        self._tenant = default_tenant
         self._extra_ca = extra_ca_file
         self._tokens = token_cache or TokenCache()
         self._clients: dict[str, _Entry] = {}
-
-    def target(self, key: RegistryEndpointKey) -> EndpointTarget:
-        p = key.parent
-        with self._store.read() as r:
-            state = r.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
-        if state is None:
-            raise NotFoundError(
-                f"The registry endpoint '{key.name}' was not found.", code="ResourceNotFound"
-            )
-        document = json.loads(state.document)
-        settings = ConnectionSettings.parse(state.connection_settings)
-        return EndpointTarget(key, document, settings, plan_for(document, self._tenant))
 
     def ssl_context(self, settings: ConnectionSettings) -> ssl.SSLContext:
         """System roots, the project's own CA, and the endpoint's CA bundle. Verification is
@@ -121,11 +55,10 @@ class RegistryAccess:
         return context
 
     def plain_http(self, target: EndpointTarget) -> bool:
-        host, _ = split_registry(target.registry)
-        return target.settings.plain_http and is_loopback(host)
+        return target.settings.plain_http and is_loopback(target.registry)
 
     def new_client(
-        self, target: EndpointTarget, authenticator: Any, *, fresh: bool = False
+        self, target: EndpointTarget, authenticator: Authenticator, *, fresh: bool = False
     ) -> RegistryClient:
         """A client; ``fresh`` gives it its own token cache (the connection test must see
         revoked permissions at once)."""
@@ -138,15 +71,15 @@ class RegistryAccess:
             token_cache=TokenCache() if fresh else self._tokens,
         )
 
-    async def client(self, key: RegistryEndpointKey) -> tuple[RegistryClient, EndpointTarget]:
+    async def client(self, target: EndpointTarget) -> RegistryClient:
         """The shared client of an endpoint (do not close it)."""
-        target = await asyncio.to_thread(self.target, key)
+        key = target.key
         fingerprint = json.dumps(
             [target.document["properties"], target.settings.to_dict()], sort_keys=True
         )
         entry = self._clients.get(key.id)
         if entry is None or entry.fingerprint != fingerprint:
-            authenticator = await self.factory.build(key, target.plan)
+            authenticator = await self.factory.build(target)
             entry = _Entry(
                 fingerprint, self.new_client(target, authenticator), authenticator.cache_key
             )
@@ -154,9 +87,9 @@ class RegistryAccess:
             self._clients[key.id] = entry
             if old is not None:
                 await old.client.aclose()
-        elif target.plan.method == "ArtifactPullSecret":
+        elif target.method.rotates:
             # A rotated secret shows up through the resolver's TTL cache: new credentials.
-            authenticator = await self.factory.build(key, target.plan)
+            authenticator = await self.factory.build(target)
             if authenticator.cache_key != entry.authenticator_key:
                 fresh = _Entry(
                     fingerprint, self.new_client(target, authenticator), authenticator.cache_key
@@ -164,7 +97,7 @@ class RegistryAccess:
                 self._clients[key.id] = fresh
                 await entry.client.aclose()
                 entry = fresh
-        return entry.client, target
+        return entry.client
 
     async def aclose(self) -> None:
         for entry in self._clients.values():

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from ..domain import RegistryEndpointKey
 from ..security import LocalIssuer, TokenVerifier
 from ..services import (
+    EndpointTarget,
     InstanceService,
     KeyVaultSecretService,
     PullSecretResolver,
@@ -24,7 +25,7 @@ class EndpointMonitor(Protocol):
     """Connection tests and health checks (``access.HealthMonitor``), set once running."""
 
     async def test(
-        self, key: RegistryEndpointKey, repository: str | None = None
+        self, target: EndpointTarget, repository: str | None = None
     ) -> dict[str, Any]: ...
 
     def schedule(self, key: RegistryEndpointKey) -> None: ...

@@ -1,208 +1,119 @@
-"""The OpenAPI 3.1 document of the ARM API, generated from the same pydantic models that
-validate requests, so the document cannot drift from what the server accepts."""
+"""The OpenAPI 3.1 document of the ARM API, generated from the route table (``api.routes``):
+every route and verb, with its parameters, its request body (the pydantic wire models that
+validate requests) and its answers (``api.schemas``), so the document cannot drift from what
+the server routes, accepts and returns. Each operation also carries the ARM RBAC action it
+needs (``x-ms-rbac-action``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from .._version import __version__
-from ..domain import InstanceBody, InstancePatchBody, RegistryEndpointBody
-from .context import SUPPORTED_API_VERSIONS
+from . import schemas
+from .routes import ROUTES
+from .table import Operation, Route
 
 __all__ = ["openapi_document"]
 
-_P = (
-    "/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
-    "/providers/Microsoft.IoTOperations"
-)
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}
 
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _params(*names: str) -> list[dict[str, Any]]:
+def _parameters(route: Route, operation: Operation) -> list[dict[str, Any]]:
+    schemas_by_param = {t.param: t.name_schema for t in route.resource_type.chain}
     out: list[dict[str, Any]] = []
-    for n in names:
-        schema: dict[str, Any] = {"type": "string"}
-        if n in ("instanceName", "registryEndpointName"):
-            schema.update(minLength=3, maxLength=63, pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
-        out.append({"name": n, "in": "path", "required": True, "schema": schema})
+    for param in route.params:
+        out.append(
+            {
+                "name": param,
+                "in": "path",
+                "required": True,
+                "schema": dict(schemas_by_param.get(param, {"type": "string"})),
+            }
+        )
     out.append(
         {
             "name": "api-version",
             "in": "query",
             "required": True,
-            "schema": {"type": "string", "enum": list(SUPPORTED_API_VERSIONS)},
+            "schema": {"type": "string", "enum": list(route.api_versions)},
         }
     )
+    for q in operation.query:
+        entry: dict[str, Any] = {"name": q.name, "in": "query", "schema": dict(q.schema)}
+        if q.description:
+            entry["description"] = q.description
+        out.append(entry)
     return out
 
 
-_LIST_PARAMS = [
-    {"name": "$top", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-    {"name": "$skipToken", "in": "query", "schema": {"type": "string"}},
-]
+def _models() -> list[type[BaseModel]]:
+    found: dict[str, type[BaseModel]] = {}
+    for route in ROUTES:
+        for operation in route.operations.values():
+            for model in (operation.body, *operation.responses.values()):
+                if model is not None:
+                    found[model.__name__] = model
+    found[schemas.ErrorResponse.__name__] = schemas.ErrorResponse
+    return list(found.values())
 
 
-def _resp(schema: str | None, *codes: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for code in codes:
-        if code in ("204", "202"):
-            out[code] = {"description": "No content"}
-        else:
-            out[code] = {
-                "description": "OK" if code == "200" else "Created",
-                "content": {"application/json": {"schema": _ref(schema or "Resource")}},
-            }
-    out["default"] = {
+def _operation(route: Route, verb: str, operation: Operation) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    for status, model in operation.responses.items():
+        answer: dict[str, Any] = {"description": _STATUS_TEXT.get(status, "OK")}
+        if model is not None:
+            answer["content"] = {"application/json": {"schema": _ref(model.__name__)}}
+        responses[str(status)] = answer
+    responses["default"] = {
         "description": "ARM error",
         "content": {"application/json": {"schema": _ref("ErrorResponse")}},
     }
+    out: dict[str, Any] = {
+        "operationId": operation.operation_id,
+        "summary": operation.summary,
+        "parameters": _parameters(route, operation),
+        "responses": responses,
+        "security": [{"bearer": []}],
+        "x-ms-rbac-action": route.rbac_action(verb),
+    }
+    if operation.body is not None:
+        out["requestBody"] = {
+            "required": operation.body_required,
+            "content": {"application/json": {"schema": _ref(operation.body.__name__)}},
+        }
+    if operation.long_running:
+        out["x-ms-long-running-operation"] = True
     return out
 
 
 def openapi_document() -> dict[str, Any]:
     _, defs = models_json_schema(
-        [
-            (RegistryEndpointBody, "validation"),
-            (InstanceBody, "validation"),
-            (InstancePatchBody, "validation"),
-        ],
-        ref_template="#/components/schemas/{model}",
+        [(m, "validation") for m in _models()], ref_template="#/components/schemas/{model}"
     )
-    schemas: dict[str, Any] = dict(defs.get("$defs", {}))
-    error_detail: dict[str, Any] = {
-        "type": "object",
-        "properties": {
-            "code": {"type": "string"},
-            "message": {"type": "string"},
-            "target": {"type": "string"},
-            "details": {"type": "array", "items": _ref("ErrorDetail")},
-        },
-    }
-    schemas["ErrorDetail"] = error_detail
-    schemas["ErrorResponse"] = {"type": "object", "properties": {"error": _ref("ErrorDetail")}}
-    schemas["Resource"] = {
-        "type": "object",
-        "description": "A resource as the server returns it: the request body plus the "
-        "read-only id, name, type, systemData, properties.provisioningState and "
-        "properties.healthState.",
-    }
-    schemas["ResourceList"] = {
-        "type": "object",
-        "properties": {
-            "value": {"type": "array", "items": _ref("Resource")},
-            "nextLink": {"type": ["string", "null"]},
-        },
-    }
-    ep = f"{_P}/instances/{{instanceName}}/registryEndpoints"
-    inst = f"{_P}/instances"
-    sec: list[dict[str, list[str]]] = [{"bearer": []}]
-    paths: dict[str, Any] = {
-        "/subscriptions/{subscriptionId}/providers/Microsoft.IoTOperations/instances": {
-            "get": {
-                "operationId": "Instance_ListBySubscription",
-                "parameters": _params("subscriptionId") + _LIST_PARAMS,
-                "responses": _resp("ResourceList", "200"),
-                "security": sec,
-            }
-        },
-        inst: {
-            "get": {
-                "operationId": "Instance_ListByResourceGroup",
-                "parameters": _params("subscriptionId", "resourceGroupName") + _LIST_PARAMS,
-                "responses": _resp("ResourceList", "200"),
-                "security": sec,
-            }
-        },
-        f"{inst}/{{instanceName}}": {
-            "get": {
-                "operationId": "Instance_Get",
-                "parameters": _params("subscriptionId", "resourceGroupName", "instanceName"),
-                "responses": _resp(None, "200"),
-                "security": sec,
-            },
-            "put": {
-                "operationId": "Instance_CreateOrUpdate",
-                "parameters": _params("subscriptionId", "resourceGroupName", "instanceName"),
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("InstanceBody")}},
-                },
-                "responses": _resp(None, "200", "201"),
-                "security": sec,
-            },
-            "patch": {
-                "operationId": "Instance_Update",
-                "parameters": _params("subscriptionId", "resourceGroupName", "instanceName"),
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("InstancePatchBody")}},
-                },
-                "responses": _resp(None, "200"),
-                "security": sec,
-            },
-            "delete": {
-                "operationId": "Instance_Delete",
-                "parameters": _params("subscriptionId", "resourceGroupName", "instanceName"),
-                "responses": _resp(None, "204"),
-                "security": sec,
-            },
-        },
-        ep: {
-            "get": {
-                "operationId": "RegistryEndpoint_ListByInstanceResource",
-                "parameters": _params("subscriptionId", "resourceGroupName", "instanceName")
-                + _LIST_PARAMS,
-                "responses": _resp("ResourceList", "200"),
-                "security": sec,
-            }
-        },
-        f"{ep}/{{registryEndpointName}}": {
-            "get": {
-                "operationId": "RegistryEndpoint_Get",
-                "parameters": _params(
-                    "subscriptionId", "resourceGroupName", "instanceName", "registryEndpointName"
-                ),
-                "responses": _resp(None, "200"),
-                "security": sec,
-            },
-            "put": {
-                "operationId": "RegistryEndpoint_CreateOrReplace",
-                "parameters": _params(
-                    "subscriptionId", "resourceGroupName", "instanceName", "registryEndpointName"
-                ),
-                "requestBody": {
-                    "required": True,
-                    "content": {"application/json": {"schema": _ref("RegistryEndpointBody")}},
-                },
-                "responses": _resp(None, "200", "201"),
-                "security": sec,
-            },
-            "delete": {
-                "operationId": "RegistryEndpoint_Delete",
-                "parameters": _params(
-                    "subscriptionId", "resourceGroupName", "instanceName", "registryEndpointName"
-                ),
-                "responses": _resp(None, "204"),
-                "security": sec,
-            },
-        },
-    }
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        item = paths.setdefault(route.template, {})
+        for verb, operation in route.operations.items():
+            item[verb.lower()] = _operation(route, verb, operation)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "iotops-registry resource provider",
             "version": __version__,
-            "description": "Wire-compatible with ARM Microsoft.IoTOperations "
-            "instances/registryEndpoints.",
+            "description": "Wire-compatible with ARM Microsoft.IoTOperations instances and "
+            "registryEndpoints, with synced secrets, Key Vault secrets and the registry "
+            "endpoint actions of this project.",
         },
         "paths": paths,
         "components": {
-            "schemas": schemas,
+            "schemas": dict(defs.get("$defs", {})),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },

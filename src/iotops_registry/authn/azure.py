@@ -18,8 +18,6 @@ the transport calls :meth:`authorization` only for realms it trusts with credent
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import ipaddress
 import json
 import random
 import time
@@ -33,6 +31,13 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
 
 from ..errors import RegistryAuthError, RegistryUnreachable, TokenEndpointError
+from ..netutil import (
+    format_host_port,
+    is_loopback,
+    read_bounded,
+    retry_after,
+    split_host_port,
+)
 from .challenge import Challenge
 from .claims import unverified_expiry
 from .config import AuthConfig
@@ -139,8 +144,8 @@ class ManagedIdentityAuthenticator:
                     "POST", url, data=form, headers={"Accept": "application/json"}
                 ) as response:
                     status = response.status_code
-                    raw = await _read_bounded(response) if status == 200 else b""
-                    retry_after = _retry_after(response.headers.get("Retry-After"), self._wall())
+                    raw = await _read_body(response, host) if status == 200 else b""
+                    hint = retry_after(response.headers.get("Retry-After"), self._wall())
             except httpx.TransportError as exc:
                 if last:
                     raise RegistryUnreachable(
@@ -159,7 +164,7 @@ class ManagedIdentityAuthenticator:
                 )
             if status not in _RETRY_STATUSES or last:
                 break
-            await self._sleep(self._delay(attempt, retry_after))
+            await self._sleep(self._delay(attempt, hint))
         raise TokenEndpointError(f"the token exchange at {host} answered {status}", status=status)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -174,31 +179,15 @@ def _exchange_url(realm: str) -> tuple[str, str]:
     host = parts.hostname or ""
     if not host:
         raise TokenEndpointError("the registry's challenge has no usable realm URL")
-    scheme = "http" if parts.scheme == "http" and _is_loopback(host) else "https"
-    netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
-    return f"{scheme}://{netloc}/oauth2/exchange", host
+    scheme = "http" if parts.scheme == "http" and is_loopback(host) else "https"
+    return f"{scheme}://{format_host_port(host, parts.port)}/oauth2/exchange", host
 
 
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-async def _read_bounded(response: httpx.Response) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > _MAX_BODY:
-            raise TokenEndpointError("the token exchange answered more than 64 KiB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+async def _read_body(response: httpx.Response, host: str) -> bytes:
+    raw, more = await read_bounded(response.aiter_bytes(), _MAX_BODY)
+    if more:
+        raise TokenEndpointError(f"the token exchange at {host} answered more than 64 KiB")
+    return raw
 
 
 def _json_object(raw: bytes, host: str) -> dict[str, Any]:
@@ -210,19 +199,6 @@ def _json_object(raw: bytes, host: str) -> dict[str, Any]:
         raise TokenEndpointError(f"the token exchange at {host} did not answer a JSON object")
     return body
 
-
-def _retry_after(value: str | None, now: float) -> float | None:
-    """Retry-After in seconds (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, float(when.timestamp()) - now)
 
 
 class _DefaultCredential:
@@ -264,7 +240,7 @@ class EntraSource:
         return "Entra ID (DefaultAzureCredential)"
 
     def lookup(self, registry: str) -> ManagedIdentityAuthenticator | None:
-        host = registry.split(":", 1)[0].lower()
+        host = split_host_port(registry)[0].lower()
         if not host.endswith(self._suffixes):
             return None
         credential = self._credential or _DefaultCredential()

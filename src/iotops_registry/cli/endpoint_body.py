@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..domain import auth_methods
 from .errors import CliError
 
 __all__ = [
@@ -24,78 +25,79 @@ __all__ = [
     "strip_read_only",
 ]
 
-# The wire names (a client-side copy of domain.models, kept equal by a test: importing the
-# domain would pull pydantic into every CLI start).
-AUTH_TYPES = (
-    "Anonymous",
-    "ArtifactPullSecret",
-    "SystemAssignedManagedIdentity",
-    "UserAssignedManagedIdentity",
-)
-SETTINGS_KEY = {
-    "Anonymous": "anonymousSettings",
-    "ArtifactPullSecret": "artifactPullSecretSettings",
-    "SystemAssignedManagedIdentity": "systemAssignedManagedIdentitySettings",
-    "UserAssignedManagedIdentity": "userAssignedManagedIdentitySettings",
-}
+AUTH_TYPES = tuple(sorted(auth_methods.AUTH_METHODS))  # as az lists them
+SETTINGS_KEY = auth_methods.SETTINGS_KEY
 
-# parameter -> (flag, settings property)
-_PARAMS = {
-    "secret_ref": ("--secret-ref", "secretRef"),
-    "audience": ("--audience", "audience"),
-    "client_id": ("--client-id", "clientId"),
-    "tenant_id": ("--tenant-id", "tenantId"),
-    "scope": ("--scope", "scope"),
-}
-_REQUIRED: dict[str, tuple[str, ...]] = {
-    "Anonymous": (),
-    "ArtifactPullSecret": ("secret_ref",),
-    "SystemAssignedManagedIdentity": (),
-    "UserAssignedManagedIdentity": ("client_id", "tenant_id"),
-}
-_OPTIONAL: dict[str, tuple[str, ...]] = {
-    "Anonymous": (),
-    "ArtifactPullSecret": (),
-    "SystemAssignedManagedIdentity": ("audience",),
-    "UserAssignedManagedIdentity": ("scope",),
-}
+# parameter -> (flag, settings property), for every method's settings (shared flags once)
+_PARAMS: dict[str, tuple[str, str]] = {}
+for _m in auth_methods.METHODS:
+    for _f in _m.fields:
+        _PARAMS.setdefault(_f.param, (_f.flags[-1], _f.name))
 
 
-@dataclass(frozen=True)
+def _required(m: auth_methods.AuthMethod) -> tuple[str, ...]:
+    return tuple(f.param for f in m.fields if f.required)
+
+
+def _optional(m: auth_methods.AuthMethod) -> tuple[str, ...]:
+    return tuple(f.param for f in m.fields if not f.required)
+
+
 class AuthParams:
-    """The authentication flags as given; ``None`` means "not given"."""
+    """The authentication flags as given; a value of ``None`` means "not given". The
+    settings flags are those of ``domain.auth_methods`` (``secret_ref``, ``client_id`` ...)."""
 
-    auth_type: str | None = None
-    no_auth: bool = False
-    secret_ref: str | None = None
-    audience: str | None = None
-    client_id: str | None = None
-    tenant_id: str | None = None
-    scope: str | None = None
+    def __init__(
+        self, auth_type: str | None = None, no_auth: bool = False, **values: str | None
+    ) -> None:
+        unknown = set(values) - set(_PARAMS)
+        if unknown:
+            raise TypeError(f"unknown authentication parameters: {sorted(unknown)}")
+        self.auth_type = auth_type
+        self.no_auth = no_auth
+        self.values = {name: values.get(name) for name in _PARAMS}
+
+    def __getattr__(self, name: str) -> str | None:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]  # type: ignore[no-any-return]
+        raise AttributeError(name)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AuthParams) and (
+            (self.auth_type, self.no_auth, self.values)
+            == (other.auth_type, other.no_auth, other.values)
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.auth_type, self.no_auth, tuple(sorted(self.values.items()))))
+
+    def __repr__(self) -> str:
+        given = {k: v for k, v in self.values.items() if v is not None}
+        return f"AuthParams(auth_type={self.auth_type!r}, no_auth={self.no_auth}, {given})"
 
     def given(self) -> bool:
-        return any(getattr(self, f.name) not in (None, False) for f in fields(self))
+        return self.auth_type is not None or self.no_auth or bool(self.provided())
 
     def provided(self) -> list[str]:
-        return [name for name in _PARAMS if getattr(self, name) is not None]
+        return [name for name in _PARAMS if self.values[name] is not None]
 
 
-def _infer(provided: Sequence[str]) -> str:
+def _infer(provided: Sequence[str]) -> auth_methods.AuthMethod:
     """az's order: a secret wins, then any UAMI setting, then SAMI (also the default)."""
-    if "secret_ref" in provided:
-        return "ArtifactPullSecret"
-    if {"client_id", "tenant_id", "scope"} & set(provided):
-        return "UserAssignedManagedIdentity"
-    return "SystemAssignedManagedIdentity"
+    for m in auth_methods.INFERENCE_ORDER:
+        if {f.param for f in m.fields} & set(provided):
+            return m
+    return auth_methods.DEFAULT_METHOD
 
 
-def _canonical(auth_type: str) -> str:
-    for known in AUTH_TYPES:
-        if known.lower() == auth_type.lower():
-            return known
-    raise CliError(
-        f"'{auth_type}' is not an authentication type. Use one of: {', '.join(AUTH_TYPES)}."
-    )
+def _canonical(auth_type: str) -> auth_methods.AuthMethod:
+    try:
+        return auth_methods.method(auth_type, case_sensitive=False)
+    except KeyError:
+        raise CliError(
+            f"'{auth_type}' is not an authentication type. Use one of: {', '.join(AUTH_TYPES)}."
+        ) from None
 
 
 def _flags(names: Sequence[str]) -> str:
@@ -110,26 +112,26 @@ def build_authentication(p: AuthParams) -> dict[str, Any]:
             raise CliError(
                 "The --no-auth parameter cannot be used with other authentication parameters."
             )
-        method = "Anonymous"
+        m = auth_methods.NO_AUTH_METHOD
     elif p.auth_type is not None:
-        method = _canonical(p.auth_type)
+        m = _canonical(p.auth_type)
     else:
-        method = _infer(provided)
-    allowed = set(_REQUIRED[method]) | set(_OPTIONAL[method])
+        m = _infer(provided)
+    allowed = set(_required(m)) | set(_optional(m))
     improper = [n for n in provided if n not in allowed]
     if improper:
         raise CliError(
             f"Parameters {_flags(improper)} are not compatible with authentication type "
-            f"'{method}'."
+            f"'{m.name}'."
         )
-    missing = [n for n in _REQUIRED[method] if n not in provided]
+    missing = [n for n in _required(m) if n not in provided]
     if missing:
         raise CliError(
-            f"Authentication type '{method}' requires the following parameters: "
+            f"Authentication type '{m.name}' requires the following parameters: "
             f"{_flags(missing)}"
         )
-    settings = {_PARAMS[n][1]: getattr(p, n) for n in provided}
-    return {"method": method, SETTINGS_KEY[method]: settings}
+    by_param = {f.param: f.name for f in m.fields}
+    return m.authentication({by_param[n]: p.values[n] for n in provided})
 
 
 def code_signing_cas(
@@ -160,7 +162,7 @@ class EndpointChange:
     """What ``registry update`` was asked to change; ``None`` means "leave as is"."""
 
     host: str | None = None
-    auth: AuthParams = AuthParams()
+    auth: AuthParams = field(default_factory=AuthParams)
     config_maps: Sequence[str] | None = None
     secrets: Sequence[str] | None = None
 

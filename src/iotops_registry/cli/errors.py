@@ -7,11 +7,14 @@ from typing import IO, Any
 
 import click
 
-__all__ = ["ArmError", "CliError", "ErrorDetail"]
+from ..errors import InvalidArtifact, IotopsError
+
+__all__ = ["ArmError", "ArtifactError", "CliError", "ErrorDetail"]
 
 
-class CliError(click.ClickException):
-    """An expected failure: one line (or a few) on stderr, exit code 1."""
+class CliError(click.ClickException, IotopsError):
+    """An expected failure: one line (or a few) on stderr, exit code 1. A click exception
+    (click prints it), and part of the one tree."""
 
     def format_lines(self) -> list[str]:
         return [f"ERROR: {self.message}"]
@@ -73,3 +76,16 @@ class ArmError(CliError):
 def _opt_str(d: dict[str, Any], key: str) -> str | None:
     value = d.get(key)
     return value if isinstance(value, str) and value else None
+
+
+class ArtifactError(CliError):
+    """Every problem of an invalid artifact, one per line: ``file:line: path: message``."""
+
+    def __init__(self, error: InvalidArtifact) -> None:
+        super().__init__(str(error))
+        self.problems = error.problems
+
+    def format_lines(self) -> list[str]:
+        count = len(self.problems)
+        head = f"ERROR: {count} problem{'s' if count != 1 else ''} found; nothing was pushed."
+        return [head, *(f"  {p}" for p in self.problems)]

@@ -29,7 +29,8 @@ import click
 
 from ..config import default_data_dir
 from ..errors import ConfigurationError, InvalidArtifact, InvalidReference, IotopsError
-from .errors import CliError
+from ..netutil import split_host_port
+from .errors import ArtifactError, CliError
 
 if TYPE_CHECKING:
     import httpx
@@ -49,19 +50,6 @@ __all__ = [
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
-
-
-class ArtifactError(CliError):
-    """Every problem of an invalid artifact, one per line: ``file:line: path: message``."""
-
-    def __init__(self, error: InvalidArtifact) -> None:
-        super().__init__(str(error))
-        self.problems = error.problems
-
-    def format_lines(self) -> list[str]:
-        count = len(self.problems)
-        head = f"ERROR: {count} problem{'s' if count != 1 else ''} found; nothing was pushed."
-        return [head, *(f"  {p}" for p in self.problems)]
 
 
 @dataclass(frozen=True)
@@ -187,7 +175,7 @@ def credential_sources(registry: str, reg: RegistryOptions, verify: ssl.SSLConte
         raise CliError(str(exc)) from None
     if docker is not None:
         sources.append(_DockerSource(docker))
-    if registry.split(":", 1)[0].endswith((".azurecr.io", ".azurecr.cn", ".azurecr.us")):
+    if split_host_port(registry)[0].lower().endswith((".azurecr.io", ".azurecr.cn", ".azurecr.us")):
         import httpx
 
         from ..authn.azure import EntraSource

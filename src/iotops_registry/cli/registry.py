@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..domain import auth_methods
 from .client import ArmClient, connect, endpoint_path, endpoints_path, instance_path
 from .endpoint_body import (
     AUTH_TYPES,
@@ -40,27 +41,24 @@ def _endpoint_ref(f: F) -> F:
 
 
 def _auth_options(f: F) -> F:
-    """The authentication flags of az, bundled into ``auth: AuthParams``."""
-    names = ("auth_type", "no_auth", "secret_ref", "audience", "client_id", "tenant_id", "scope")
-    f = bundle(f, names, AuthParams, "auth")
-    f = click.option("--secret-ref", metavar="NAME",
-                     help="Kubernetes secret holding the artifact pull secret.")(f)
-    f = click.option("--scope",
-                     help="Scope for UserAssignedManagedIdentity, ending in /.default.")(f)
-    f = click.option("--tid", "--tenant-id", "tenant_id", metavar="GUID",
-                     help="Tenant id of the user-assigned managed identity.")(f)
-    f = click.option("--cid", "--client-id", "client_id", metavar="GUID",
-                     help="Client id of the user-assigned managed identity.")(f)
-    f = click.option("--aud", "--audience", "audience", metavar="URI",
-                     help="Audience for SystemAssignedManagedIdentity, "
-                          "e.g. https://management.azure.com/.")(f)
+    """The authentication flags of az, bundled into ``auth: AuthParams``: one per setting of
+    the methods in ``domain.auth_methods`` (a flag two methods share appears once)."""
+    fields: dict[str, auth_methods.SettingField] = {}
+    for m in auth_methods.METHODS:
+        for setting in m.fields:
+            fields.setdefault(setting.param, setting)
+    f = bundle(f, ("auth_type", "no_auth", *fields), AuthParams, "auth")
+    for param, setting in reversed(fields.items()):
+        f = click.option(*setting.flags, param, metavar=setting.metavar,
+                         help=setting.cli_help)(f)
+    default = auth_methods.DEFAULT_METHOD.name
     f = click.option("--auth-type", metavar="METHOD",
                      type=click.Choice(AUTH_TYPES, case_sensitive=False),
                      help=f"Authentication method: {', '.join(AUTH_TYPES)} [default: inferred "
-                          "from the flags below, else SystemAssignedManagedIdentity].")(f)
+                          f"from the flags below, else {default}].")(f)
     return click.option("--no-auth", is_flag=True,
-                        help="Anonymous access; cannot be combined with other "
-                             "authentication flags.")(f)
+                        help=f"{auth_methods.NO_AUTH_METHOD.name} access; cannot be combined "
+                             "with other authentication flags.")(f)
 
 
 def _cs_options(f: F) -> F:

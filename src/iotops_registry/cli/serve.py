@@ -56,6 +56,10 @@ __all__ = ["serve", "token"]
 @click.option("--token-port", default=None, type=click.IntRange(0, 65535),
               help="With --dev: HTTPS port of the registry token service "
                    "[default: 8446, or 0 when --port is 0].")
+@click.option("--registry-host", default="127.0.0.1", show_default=True,
+              type=click.Choice(["127.0.0.1", "::1"]),
+              help="With --dev: the loopback address of the registry and its token service "
+                   "(::1: an IPv6 registry, login server [::1]:PORT).")
 @click.option("--registry-port", default=None, type=click.IntRange(0, 65535),
               help="With --dev: HTTPS port of the registry "
                    "[default: 8447, or 0 (a free port) when --port is 0].")
@@ -77,6 +81,7 @@ def serve(
     dev: bool,
     token_port: int | None,
     registry_port: int | None,
+    registry_host: str,
 ) -> None:
     """Serve the registry endpoint API over HTTPS.
 
@@ -108,6 +113,7 @@ def serve(
         dev=dev,
         token_port=token_port,
         registry_port=registry_port,
+        registry_host=registry_host,
     )
     try:
         run(opts, announce=lambda line: click.echo(line, file=sys.stdout))

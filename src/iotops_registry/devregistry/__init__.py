@@ -22,6 +22,7 @@ from .accounts import REFRESH_TOKEN_USERNAME, RegistryAccounts
 from .admin import add_devregistry_routes
 from .child import (
     ENV_REGISTRY_BINARY,
+    ChildConfig,
     RegistryConfig,
     RegistryProcess,
     find_registry_binary,
@@ -42,6 +43,7 @@ __all__ = [
     "REFRESH_LIFETIME",
     "REFRESH_TOKEN_USERNAME",
     "TOKEN_PATH",
+    "ChildConfig",
     "DevRegistryService",
     "Instruments",
     "RegistryAccounts",

@@ -23,14 +23,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import yaml
 
 from ..errors import ConfigurationError
+from ..netutil import format_host_port
 
 __all__ = [
     "ENV_REGISTRY_BINARY",
+    "ChildConfig",
     "RegistryConfig",
     "RegistryProcess",
     "find_registry_binary",
@@ -63,9 +65,31 @@ def find_registry_binary() -> str:
 
 def free_port(host: str = _LOOPBACK) -> int:
     """A port that was free a moment ago (the registry binds it itself)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+class ChildConfig(Protocol):
+    """What :class:`RegistryProcess` needs of a configuration: where, how to write it, and
+    which answer to ``GET /v2/`` means "up, as configured"."""
+
+    @property
+    def directory(self) -> Path: ...
+
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+    @property
+    def tls(self) -> bool: ...
+
+    def write(self) -> Path: ...
+
+    def accepts(self, status: int, challenge: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -80,14 +104,21 @@ class RegistryConfig:
     service: str  # 127.0.0.1:<port>
     issuer: str
     token_cert: Path  # the certificate of the token signing key
+    host: str = _LOOPBACK  # 127.0.0.1 or ::1
+
+    tls: bool = True  # always: the token service's registry serves HTTPS
 
     @property
     def storage(self) -> Path:
         return self.directory / "storage"
 
+    def accepts(self, status: int, challenge: str) -> bool:
+        """Up, and with token auth on: 401 naming our realm."""
+        return status == 401 and self.realm in challenge
+
     @property
     def url(self) -> str:
-        return f"https://{_LOOPBACK}:{self.port}"
+        return f"https://{format_host_port(self.host, self.port)}"
 
     def document(self) -> dict[str, Any]:
         return {
@@ -99,7 +130,7 @@ class RegistryConfig:
                 "cache": {"blobdescriptor": "inmemory"},
             },
             "http": {
-                "addr": f"{_LOOPBACK}:{self.port}",
+                "addr": format_host_port(self.host, self.port),
                 "secret": secrets.token_hex(32),
                 "tls": {"certificate": str(self.tls_cert), "key": str(self.tls_key)},
             },
@@ -154,7 +185,7 @@ class RegistryProcess:
     """Start, check and stop one registry child. Start it from the main thread: the death
     signal follows the thread that forked it."""
 
-    def __init__(self, binary: str, config: RegistryConfig, ca_file: Path) -> None:
+    def __init__(self, binary: str, config: ChildConfig, ca_file: Path | None) -> None:
         self.binary = binary
         self.config = config
         self.ca_file = ca_file
@@ -194,7 +225,7 @@ class RegistryProcess:
         """Wait until ``/v2/`` answers 401 with our token realm: up, and with auth on."""
         assert self.proc is not None
         deadline = time.monotonic() + timeout
-        context = ssl.create_default_context(cafile=str(self.ca_file))
+        context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
         while True:
             code = self.proc.poll()
             if code is not None:
@@ -205,11 +236,11 @@ class RegistryProcess:
             answer = self._probe(context)
             if answer is not None:
                 status, challenge = answer
-                if status == 401 and self.config.realm in challenge:
+                if self.config.accepts(status, challenge):
                     return
                 raise ConfigurationError(
-                    f"the development registry answered /v2/ with {status} instead of "
-                    "asking for a token; refusing to run it without auth."
+                    f"the development registry answered /v2/ with {status}, not as its "
+                    "configuration says (token auth); refusing to run it."
                 )
             if time.monotonic() > deadline:
                 raise ConfigurationError(
@@ -220,8 +251,12 @@ class RegistryProcess:
 
     def _probe(self, context: ssl.SSLContext) -> tuple[int, str] | None:
         """``GET /v2/``: its status and challenge, or None while nothing listens."""
-        conn = http.client.HTTPSConnection(
-            _LOOPBACK, self.config.port, timeout=2.0, context=context
+        conn: http.client.HTTPConnection = (
+            http.client.HTTPSConnection(
+                self.config.host, self.config.port, timeout=2.0, context=context
+            )
+            if self.config.tls
+            else http.client.HTTPConnection(self.config.host, self.config.port, timeout=2.0)
         )
         try:
             conn.request("GET", "/v2/")

@@ -20,8 +20,8 @@ import jwt
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
+from ..asgi import JsonApp, read_body
 from ..errors import ApiError, InvalidRequestError, NotFoundError, PayloadTooLargeError
 from ..identity import InjectedFault, RequestGate
 from .scopes import parse_scopes, scope_key
@@ -52,16 +52,14 @@ def _fault(fault: InjectedFault) -> Response:
     return _errors(fault.status, code, "Injected fault.", headers)
 
 
+def _form_too_large(limit: int) -> ApiError:
+    return PayloadTooLargeError(f"The form is larger than {limit} bytes.")
+
+
 async def _form(request: Request) -> Form:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > _MAX_FORM:
-            raise PayloadTooLargeError(f"The form is larger than {_MAX_FORM} bytes.")
-        chunks.append(chunk)
+    raw = await read_body(request, _MAX_FORM, too_large=_form_too_large)
     try:
-        return parse_qs(b"".join(chunks).decode("utf-8"), keep_blank_values=True)
+        return parse_qs(raw.decode("utf-8"), keep_blank_values=True)
     except UnicodeDecodeError:
         raise InvalidRequestError("The form is not UTF-8.", code="UNSUPPORTED") from None
 
@@ -83,25 +81,23 @@ def _token_key(form: Form) -> str:
         return "invalid"
 
 
-class TokenApp:
+class TokenApp(JsonApp):
     """ASGI app of the ACR-compatible token service."""
+
+    log = log
 
     def __init__(self, service: DevRegistryService, *, gate: RequestGate | None = None) -> None:
         self._service = service
         self._gate = gate
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        request = Request(scope, receive)
-        try:
-            response = await self._handle(request)
-        except ApiError as exc:
-            response = _errors(exc.status, exc.code, exc.message, exc.headers)
-        except Exception:
-            log.exception("token service request failed")
-            response = _errors(500, "UNKNOWN", "The token service hit an internal error.")
-        await response(scope, receive, send)
+    def render_error(self, exc: ApiError) -> Response:
+        return _errors(exc.status, exc.code, exc.message, exc.headers)
+
+    def internal_error(self, request_id: str) -> ApiError:
+        return ApiError(
+            f"The token service hit an internal error. Quote request id {request_id}.",
+            code="UNKNOWN",
+        )
 
     def _gate_hit(self, target: str, key: str) -> Response | None:
         if self._gate is None:
@@ -109,7 +105,7 @@ class TokenApp:
         fault = self._gate.hit(target, key)
         return _fault(fault) if fault is not None else None
 
-    async def _handle(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         path, method = request.url.path.rstrip("/"), request.method
         if path == EXCHANGE_PATH:
             if method != "POST":

@@ -1,15 +1,15 @@
-"""The registry endpoint domain: wire models, validation rules and resource ids. No I/O."""
+"""The registry endpoint domain: wire models, validation rules, resource ids and the
+authentication methods. No I/O.
+
+The pydantic wire models load on first use, so that the CLI (which needs the method table,
+``domain.auth_methods``, but validates nothing itself) starts without pydantic.
+"""
 
 from __future__ import annotations
 
-from .models import (
-    AUTH_METHODS,
-    SETTINGS_KEY,
-    InstanceBody,
-    InstancePatchBody,
-    RegistryEndpointBody,
-    parse_model,
-)
+from typing import TYPE_CHECKING, Any
+
+from .auth_methods import AUTH_METHODS, SETTINGS_KEY
 from .resource_id import (
     INSTANCE_TYPE,
     PROVIDER,
@@ -17,6 +17,9 @@ from .resource_id import (
     InstanceKey,
     RegistryEndpointKey,
 )
+
+if TYPE_CHECKING:
+    from .models import InstanceBody, InstancePatchBody, RegistryEndpointBody, parse_model
 
 __all__ = [
     "AUTH_METHODS",
@@ -31,3 +34,13 @@ __all__ = [
     "RegistryEndpointKey",
     "parse_model",
 ]
+
+_FROM_MODELS = ("InstanceBody", "InstancePatchBody", "RegistryEndpointBody", "parse_model")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_MODELS:
+        from . import models
+
+        return getattr(models, name)
+    raise AttributeError(f"module 'iotops_registry.domain' has no attribute {name!r}")

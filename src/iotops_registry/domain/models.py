@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import InvalidRequestError, ValidationError
 from . import rules
+from .auth_methods import AUTH_METHODS, SETTINGS_KEY
 
 __all__ = [
     "AUTH_METHODS",
@@ -27,18 +28,6 @@ __all__ = [
     "parse_model",
 ]
 
-AUTH_METHODS = (
-    "Anonymous",
-    "SystemAssignedManagedIdentity",
-    "UserAssignedManagedIdentity",
-    "ArtifactPullSecret",
-)
-SETTINGS_KEY = {
-    "Anonymous": "anonymousSettings",
-    "SystemAssignedManagedIdentity": "systemAssignedManagedIdentitySettings",
-    "UserAssignedManagedIdentity": "userAssignedManagedIdentitySettings",
-    "ArtifactPullSecret": "artifactPullSecretSettings",
-}
 SIGNING_KEY_TYPES = ("ConfigMap", "Secret")
 READ_ONLY = {"id", "name", "type", "systemData", "provisioningState", "healthState", "version"}
 
@@ -58,6 +47,8 @@ class ExtendedLocation(_Wire):
 
 
 # --- authentication -------------------------------------------------------------------------
+# One settings model and one authentication model per method of domain.auth_methods (a test
+# checks that they agree: names, settings properties, fields and required fields).
 
 
 class AnonymousSettings(_Wire):
@@ -130,6 +121,12 @@ class ArtifactPullSecretAuthentication(_Wire):
     artifactPullSecretSettings: ArtifactPullSecretSettings
 
 
+AUTHENTICATION_MODELS: tuple[type[_Wire], ...] = (
+    AnonymousAuthentication,
+    SystemAssignedManagedIdentityAuthentication,
+    UserAssignedManagedIdentityAuthentication,
+    ArtifactPullSecretAuthentication,
+)
 Authentication = Annotated[
     AnonymousAuthentication
     | SystemAssignedManagedIdentityAuthentication

@@ -16,7 +16,6 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from . import rules
 from .models import _Wire
 
 __all__ = [
@@ -152,6 +151,3 @@ class SecretInfo:
             props["updated"] = self.updated
         return {"name": self.name, "properties": props}
 
-
-# The synced secret's own name is a Kubernetes secret name.
-check_synced_secret_name = rules.check_k8s_name

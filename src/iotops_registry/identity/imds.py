@@ -16,8 +16,10 @@ import re
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Scope
 
+from ..asgi import JsonApp
+from ..errors import ApiError
 from .gate import RequestGate
 from .peer import allowed_uids, peer_uid
 from .service import IdentityService
@@ -39,7 +41,7 @@ def _bad(description: str, status: int = 400, error: str = "invalid_request") ->
     return _answer(status, {"error": error, "error_description": description})
 
 
-class ImdsApp:
+class ImdsApp(JsonApp):
     """ASGI app serving managed identity tokens, as Azure's Instance Metadata Service does.
 
     ``uids``: the users whose processes may ask; None means the server's own user and root,
@@ -57,16 +59,16 @@ class ImdsApp:
         self._gate = gate
         self._uids = allowed_uids() if uids is None else uids
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        request = Request(scope, receive)
-        try:
-            response = await self._handle(request, scope)
-        except Exception:
-            log.exception("identity request failed")
-            response = _bad("The identity endpoint hit an internal error.", 500, "server_error")
-        await response(scope, receive, send)
+    log = log
+
+    def render_error(self, exc: ApiError) -> Response:
+        return _bad(exc.message, exc.status, "server_error" if exc.status >= 500 else exc.code)
+
+    def internal_error(self, request_id: str) -> ApiError:
+        return ApiError("The identity endpoint hit an internal error.")
+
+    async def handle(self, request: Request) -> Response:
+        return await self._handle(request, request.scope)
 
     async def _peer_allowed(self, scope: Scope) -> bool:
         if not self._uids:

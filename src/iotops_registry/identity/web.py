@@ -7,10 +7,8 @@ of the ARM surface. Errors use the ARM envelope, so the CLI shows them like any 
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..errors import ApiError, InvalidRequestError, NotFoundError, PayloadTooLargeError
+from ..asgi import JsonApp, json_response, read_json
+from ..errors import ApiError, NotFoundError
 from ..security import TokenVerifier
 
 __all__ = ["ADMIN_PREFIX", "AdminRouter", "Call", "json_response"]
@@ -44,41 +43,10 @@ class Call:
 Handler = Callable[[Call], tuple[int, Any]]
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body, separators=(",", ":")),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
-
-
-def _error(exc: ApiError) -> Response:
-    return json_response(exc.envelope(), exc.status, exc.headers)
-
-
-async def _read_json(request: Request) -> dict[str, Any]:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > _MAX_BODY:
-            raise PayloadTooLargeError(f"The request body is larger than {_MAX_BODY} bytes.")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
-        raise InvalidRequestError("The request body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise InvalidRequestError("The request body must be a JSON object.")
-    return data
-
-
-class AdminRouter:
+class AdminRouter(JsonApp):
     """ASGI app for ``/-/dev/...``: authenticate, route, run the handler, render JSON."""
+
+    log = log
 
     def __init__(self, verifier: TokenVerifier, *, missing_hint: str = "") -> None:
         self._verifier = verifier
@@ -104,20 +72,10 @@ class AdminRouter:
 
         return routed
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        try:
-            response = await self._handle(request)
-        except ApiError as exc:
-            response = _error(exc)
-        except Exception:
-            request_id = str(uuid.uuid4())
-            log.exception("admin request %s %s failed (request %s)",
-                          request.method, request.url.path[:200], request_id)
-            response = _error(ApiError(f"Internal error. Quote request id {request_id}."))
-        await response(scope, receive, send)
+    def internal_error(self, request_id: str) -> ApiError:
+        return ApiError(f"Internal error. Quote request id {request_id}.")
 
-    async def _handle(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         self._verifier.verify_header(request.headers.get("authorization"))
         path, method = request.url.path, request.method.upper()
         allowed: list[str] = []
@@ -128,7 +86,11 @@ class AdminRouter:
             if route_method != method:
                 allowed.append(route_method)
                 continue
-            body = await _read_json(request) if method in ("POST", "PUT", "PATCH") else {}
+            body = (
+                await read_json(request, _MAX_BODY, optional=True, decoder_detail=False)
+                if method in ("POST", "PUT", "PATCH")
+                else {}
+            )
             call = Call(match.groupdict(), dict(request.query_params), body)
             status, data = await run_in_threadpool(handler, call)
             if data is None:

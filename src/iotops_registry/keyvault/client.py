@@ -20,20 +20,13 @@ from azure.core.exceptions import (
 )
 from azure.keyvault.secrets import SecretClient, SecretProperties
 
-from ..domain.rules import is_loopback_host
 from ..domain.secrets import SecretInfo
-from ..errors import ApiError
+from ..errors import ApiError, SecretUnavailable
+from ..netutil import is_loopback
 
 __all__ = ["KeyVaultSecrets", "SecretUnavailable"]
 
 log = logging.getLogger("iotops_registry.keyvault")
-
-
-class SecretUnavailable(ApiError):
-    """A Key Vault secret could not be read: missing, disabled, expired, or no access."""
-
-    status = 424
-    default_code = "KeyVaultSecretUnavailable"
 
 
 def _info(props: SecretProperties) -> SecretInfo:
@@ -63,7 +56,7 @@ class KeyVaultSecrets:
         self._client = SecretClient(
             self.vault_url,
             credential,
-            verify_challenge_resource=not is_loopback_host(urlsplit(self.vault_url).netloc),
+            verify_challenge_resource=not is_loopback(urlsplit(self.vault_url).netloc),
             retry_total=2,
             **kwargs,
         )

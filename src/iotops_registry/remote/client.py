@@ -19,6 +19,7 @@ import httpx
 from .._version import __version__
 from ..authn import ANONYMOUS, Authenticator, Challenge
 from ..errors import ConfigurationError
+from ..netutil import is_loopback, split_host_port
 from ..oci import (
     Descriptor,
     Digest,
@@ -34,9 +35,7 @@ from ..transport import (
     TokenCache,
     build_transport,
     install_httpx_redaction,
-    is_loopback,
     ping,
-    split_registry,
 )
 from . import blobs, listing, manifests, referrers, upload
 from .manifests import FetchedManifest
@@ -73,7 +72,7 @@ class RegistryClient:
         proxy: str | None = None,
         user_agent: str = f"iotops-registry/{__version__}",
     ) -> None:
-        host, _ = split_registry(check_registry(registry))
+        host, _ = split_host_port(check_registry(registry))
         if plain_http and not is_loopback(host):
             raise ConfigurationError(
                 f"plain HTTP is allowed for loopback registries only, not {host}"

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from .common import Page, Preconditions, WriteResult
-from .endpoints import RegistryEndpointService
+from .connection_settings import ConnectionSettingsService
+from .endpoints import EndpointTarget, RegistryEndpointService, endpoint_not_found
+from .health import HealthRecord, HealthService
 from .instances import InstanceService
 from .ports import SecretSource
 from .pull_secrets import PullSecretError, PullSecretResolver, ResolvedCredential
 from .synced_secrets import KeyVaultSecretService, SyncedSecretService
 
 __all__ = [
+    "ConnectionSettingsService",
+    "EndpointTarget",
+    "HealthRecord",
+    "HealthService",
     "InstanceService",
     "KeyVaultSecretService",
     "Page",
@@ -21,4 +27,5 @@ __all__ = [
     "SecretSource",
     "SyncedSecretService",
     "WriteResult",
+    "endpoint_not_found",
 ]

@@ -7,10 +7,11 @@ import json
 from typing import Any
 
 from ..domain import RegistryEndpointKey, parse_model
-from ..domain.connection import ConnectionSettingsBody
-from ..domain.rules import is_loopback_host
-from ..errors import NotFoundError, ValidationError
+from ..domain.connection import ConnectionSettings, ConnectionSettingsBody
+from ..errors import ValidationError
+from ..netutil import is_loopback
 from ..store import Store
+from .endpoints import endpoint_not_found
 
 __all__ = ["ConnectionSettingsService"]
 
@@ -24,9 +25,8 @@ class ConnectionSettingsService:
         with self._store.read() as r:
             state = r.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
         if state is None:
-            raise _missing(key)
-        raw = json.loads(state.connection_settings) if state.connection_settings else {}
-        return _render(key, raw)
+            raise endpoint_not_found(key)
+        return _render(key, ConnectionSettings.parse(state.connection_settings))
 
     def put(self, key: RegistryEndpointKey, raw: dict[str, Any]) -> dict[str, Any]:
         body = parse_model(ConnectionSettingsBody, raw)
@@ -34,32 +34,25 @@ class ConnectionSettingsService:
         with self._store.write() as w:
             state = w.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
             if state is None:
-                raise _missing(key)
+                raise endpoint_not_found(key)
             host = json.loads(state.document)["properties"]["host"].split("/")[0]
-            if body.properties.plainHttp and not is_loopback_host(host):
+            if body.properties.plainHttp and not is_loopback(host):
                 raise ValidationError(
                     f"Plain HTTP is allowed only for loopback registries, not '{host}'.",
                     code="PlainHttpNotAllowed",
                     target="properties.plainHttp",
                 )
-            props = body.properties.model_dump()
-            w.set_connection_settings(state.pk, json.dumps(props, separators=(",", ":")))
-        return _render(key, props)
+            settings = body.settings()
+            w.set_connection_settings(
+                state.pk, json.dumps(settings.to_dict(), separators=(",", ":"))
+            )
+        return _render(key, settings)
 
 
-def _render(key: RegistryEndpointKey, props: dict[str, Any]) -> dict[str, Any]:
+def _render(key: RegistryEndpointKey, settings: ConnectionSettings) -> dict[str, Any]:
     return {
         "id": f"{key.id}/connectionSettings/default",
         "name": "default",
-        "properties": {
-            "caBundle": props.get("caBundle"),
-            "plainHttp": bool(props.get("plainHttp")),
-            "allowedRealmHosts": list(props.get("allowedRealmHosts") or []),
-        },
+        "properties": settings.to_dict(),
     }
 
-
-def _missing(key: RegistryEndpointKey) -> NotFoundError:
-    return NotFoundError(
-        f"The registry endpoint '{key.name}' was not found.", code="ResourceNotFound"
-    )

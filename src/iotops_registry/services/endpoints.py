@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from ..domain import (
@@ -12,6 +13,8 @@ from ..domain import (
     RegistryEndpointKey,
     parse_model,
 )
+from ..domain.auth_methods import ANONYMOUS, PULL_SECRET, AuthMethod, CredentialPlan, plan_for
+from ..domain.connection import ConnectionSettings
 from ..errors import NotFoundError, ValidationError
 from ..security import Principal
 from ..store import Store
@@ -30,18 +33,55 @@ from .common import (
 from .echo import strip_echoed_identity
 from .pull_secrets import pull_secret_warning
 
-__all__ = ["RegistryEndpointService", "default_endpoint_document"]
+__all__ = [
+    "EndpointTarget",
+    "RegistryEndpointService",
+    "default_endpoint_document",
+    "endpoint_not_found",
+]
 
 DEFAULT_HEALTH = "Unknown"
 
 
-def _not_found(key: RegistryEndpointKey) -> NotFoundError:
+def endpoint_not_found(key: RegistryEndpointKey) -> NotFoundError:
+    """The one answer for a registry endpoint that does not exist, whatever asked for it."""
     return NotFoundError(
         f"The Resource '{REGISTRY_ENDPOINT_TYPE.split('/', 1)[0]}/instances/"
         f"{key.parent.instance}/registryEndpoints/{key.name}' under resource group "
         f"'{key.parent.resource_group}' was not found.",
         code="ResourceNotFound",
     )
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    """An endpoint, read once, with everything reaching its registry needs: the document,
+    the connection settings, the credential plan and, for a pull secret, the synced secret
+    it names (its properties, or ``None`` if it does not exist). Loaded by
+    :meth:`RegistryEndpointService.target` and passed down, never read again."""
+
+    key: RegistryEndpointKey
+    document: dict[str, Any]
+    settings: ConnectionSettings
+    plan: CredentialPlan
+    synced_secret: dict[str, Any] | None = None
+
+    @property
+    def method(self) -> AuthMethod:
+        return self.plan.method
+
+    @property
+    def host(self) -> str:
+        return str(self.document["properties"]["host"])
+
+    @property
+    def registry(self) -> str:
+        return self.host.split("/", 1)[0]
+
+    @property
+    def prefix(self) -> str:
+        """The repository path prefix in the host (``ghcr.io/org`` -> ``org``)."""
+        return self.host.partition("/")[2]
 
 
 def _parent_not_found(key: InstanceKey) -> NotFoundError:
@@ -80,21 +120,45 @@ def default_endpoint_document(
 ) -> str:
     properties = {
         "host": "mcr.microsoft.com",
-        "authentication": {"method": "Anonymous", "anonymousSettings": {}},
+        "authentication": ANONYMOUS.authentication(),
     }
     return render(key, extended_location, properties, system_data(principal, now, None))
 
 
 class RegistryEndpointService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, tenant: str = "") -> None:
         self._store = store
+        self._tenant = tenant  # system-assigned identities belong to the deployment's tenant
 
     def get(self, key: RegistryEndpointKey) -> tuple[str, str]:
         p = key.parent
         row = self._store.get_endpoint_fast(p.sub_key, p.rg_key, p.instance, key.name)
         if row is None:
-            raise _not_found(key)
+            raise endpoint_not_found(key)
         return row.document, row.etag
+
+    def target(self, key: RegistryEndpointKey) -> EndpointTarget:
+        """The endpoint and what its credentials need, in one read."""
+        p = key.parent
+        synced: dict[str, Any] | None = None
+        with self._store.read() as r:
+            state = r.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
+            if state is None:
+                raise endpoint_not_found(key)
+            document = json.loads(state.document)
+            plan = plan_for(document["properties"]["authentication"], self._tenant)
+            if plan.kind == PULL_SECRET and plan.secret_ref:
+                inst = r.get_instance(p.sub_key, p.rg_key, p.instance)
+                row = r.synced_secret(inst.pk, plan.secret_ref) if inst else None
+                synced = json.loads(row.document)["properties"] if row else None
+        settings = ConnectionSettings.parse(state.connection_settings)
+        return EndpointTarget(key, document, settings, plan, synced)
+
+    def all_keys(self) -> list[RegistryEndpointKey]:
+        """Every endpoint of every instance (the health sweep)."""
+        with self._store.read() as r:
+            ids = r.all_endpoint_ids()
+        return [RegistryEndpointKey(InstanceKey(s, g, i), n) for s, g, i, n in ids]
 
     def list(self, parent: InstanceKey, top: int | None, skip: str | None) -> Page:
         limit = top or DEFAULT_PAGE_SIZE
@@ -142,7 +206,7 @@ class RegistryEndpointService:
                     system_data(principal, now, previous["systemData"] if previous else None),
                 )
                 etag = new_etag()
-                secret_ref = _secret_ref(properties)
+                secret_ref = plan_for(properties["authentication"], self._tenant).secret_ref
                 if existing is None:
                     w.insert_endpoint(inst.pk, key.name, etag, document, secret_ref)
                 else:
@@ -169,13 +233,6 @@ class RegistryEndpointService:
                 return False
             w.delete_endpoint(existing.pk)
             return True
-
-
-def _secret_ref(properties: dict[str, Any]) -> str | None:
-    auth = properties["authentication"]
-    if auth["method"] != "ArtifactPullSecret":
-        return None
-    return str(auth["artifactPullSecretSettings"]["secretRef"])
 
 
 def _extended_location(

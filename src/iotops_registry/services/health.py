@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain import InstanceKey, RegistryEndpointKey
-from ..errors import NotFoundError
 from ..store import Store
 from .common import now_iso
+from .endpoints import endpoint_not_found
 
 __all__ = ["HealthRecord", "HealthService", "health_from_report"]
 
@@ -86,9 +86,7 @@ class HealthService:
         with self._store.read() as r:
             current = r.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
         if current is None:
-            raise NotFoundError(
-                f"The registry endpoint '{key.name}' was not found.", code="ResourceNotFound"
-            )
+            raise endpoint_not_found(key)
         state = json.loads(current.document)["properties"].get("healthState", "Unknown")
         record = HealthRecord(
             state,

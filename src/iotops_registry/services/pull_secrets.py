@@ -1,4 +1,4 @@
-"""Resolve an ArtifactPullSecret endpoint to a registry username and password.
+"""Resolve a pull-secret endpoint to a registry username and password.
 
 endpoint.secretRef ──► synced secret (instance) ──► Key Vault secret names[@version] ──► values
 
@@ -15,23 +15,18 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..authn import BasicCredential
-from ..domain import RegistryEndpointKey
+from ..domain.auth_methods import PULL_SECRET
 from ..domain.secrets import DOCKER_CONFIG_KEY, PASSWORD_KEY, USERNAME_KEY, split_source
-from ..errors import ApiError, NotFoundError
-from ..store import Store
+from ..errors import PullSecretError
 from .ports import SecretSource
 
+if TYPE_CHECKING:
+    from .endpoints import EndpointTarget
+
 __all__ = ["PullSecretError", "PullSecretResolver", "ResolvedCredential"]
-
-
-class PullSecretError(ApiError):
-    """The endpoint's pull secret cannot be turned into credentials; ``code`` says why."""
-
-    status = 424
-    default_code = "PullSecretUnavailable"
 
 
 @dataclass(frozen=True)
@@ -80,13 +75,11 @@ def _from_docker_config(raw: str, host: str) -> BasicCredential | None:
 class PullSecretResolver:
     def __init__(
         self,
-        store: Store,
         source: SecretSource,
         *,
         ttl: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
         self._source = source
         self._ttl = ttl
         self._clock = clock
@@ -107,31 +100,18 @@ class PullSecretResolver:
             self._cache[key] = (now + self._ttl, value, got_version)
         return value, got_version
 
-    def lookup(self, key: RegistryEndpointKey) -> tuple[str, dict[str, Any] | None, str]:
-        """(secretRef, synced secret properties or None, endpoint host)."""
-        p = key.parent
-        with self._store.read() as r:
-            row = r.get_endpoint(p.sub_key, p.rg_key, p.instance, key.name)
-            if row is None:
-                raise NotFoundError(
-                    f"The registry endpoint '{key.name}' was not found.", code="ResourceNotFound"
-                )
-            doc = json.loads(row.document)
-            auth = doc["properties"]["authentication"]
-            if auth["method"] != "ArtifactPullSecret":
-                raise PullSecretError(
-                    f"The registry endpoint '{key.name}' uses {auth['method']}, not an "
-                    "artifact pull secret.",
-                    code="NotAnArtifactPullSecretEndpoint",
-                )
-            secret_ref = auth["artifactPullSecretSettings"]["secretRef"]
-            inst = r.get_instance(p.sub_key, p.rg_key, p.instance)
-            synced = r.synced_secret(inst.pk, secret_ref) if inst else None
-        props = json.loads(synced.document)["properties"] if synced else None
-        return secret_ref, props, doc["properties"]["host"]
-
-    def resolve(self, key: RegistryEndpointKey, *, fresh: bool = False) -> ResolvedCredential:
-        secret_ref, props, host = self.lookup(key)
+    def resolve(self, target: EndpointTarget, *, fresh: bool = False) -> ResolvedCredential:
+        """The credentials of a pull-secret endpoint (loaded by the endpoint service, with
+        its synced secret)."""
+        key, host = target.key, target.host
+        secret_ref = target.plan.secret_ref
+        if target.plan.kind != PULL_SECRET or secret_ref is None:
+            raise PullSecretError(
+                f"The registry endpoint '{key.name}' uses {target.method.name}, not an "
+                "artifact pull secret.",
+                code="NotAnArtifactPullSecretEndpoint",
+            )
+        props = target.synced_secret
         if props is None:
             raise PullSecretError(
                 f"The synced secret '{secret_ref}' named by registry endpoint '{key.name}' does "
@@ -179,7 +159,7 @@ def _source_label(source_path: str, version: str | None) -> str:
 
 
 def pull_secret_warning(secret_ref: str, props: dict[str, Any] | None) -> str | None:
-    """Why an ArtifactPullSecret endpoint cannot pull yet, or ``None`` if it looks complete."""
+    """Why a pull-secret endpoint cannot pull yet, or ``None`` if it looks complete."""
     if props is None:
         return (
             f"The synced secret '{secret_ref}' does not exist yet; pulls through this endpoint "

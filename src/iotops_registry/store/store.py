@@ -38,17 +38,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, StoreConflict
 from .schema import instances, registry_endpoints, resource_groups, synced_secrets
 
 __all__ = ["EndpointState", "Row", "Store", "StoreConflict"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_204_117_001
-
-
-class StoreConflict(Exception):
-    """A concurrent writer created the same row first; the caller may retry."""
 
 
 @dataclass(frozen=True)

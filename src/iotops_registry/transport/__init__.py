@@ -38,13 +38,13 @@ The handshake (written down here once; ``auth.RegistryAuth`` implements it):
 from __future__ import annotations
 
 from ..errors import RegistryDiagnostic
+from ..netutil import retry_after
 from .auth import RegistryAuth
-from .backoff import NO_RETRY, RetryPolicy, retry_after
+from .backoff import NO_RETRY, RetryPolicy
 from .body import FileBody, raw_chunks, read_bounded
 from .bulk import BULK_EXTENSION
 from .challenge import parse_challenges, select_challenge
 from .failures import parse_diagnostics, raise_for_status, unreachable
-from .hosts import is_loopback, split_registry
 from .http import HTTP11Transport
 from .logging import LoggingTransport, install_httpx_redaction, redact_headers, redact_url
 from .netio import AsyncioBackend
@@ -75,7 +75,6 @@ __all__ = [
     "build_transport",
     "fetch_token",
     "install_httpx_redaction",
-    "is_loopback",
     "merge_scopes",
     "parse_challenges",
     "parse_diagnostics",
@@ -90,7 +89,6 @@ __all__ = [
     "request_scopes",
     "retry_after",
     "select_challenge",
-    "split_registry",
     "ssl_context_for",
     "unreachable",
 ]

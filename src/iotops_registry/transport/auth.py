@@ -30,9 +30,9 @@ from functools import partial
 import httpx
 
 from ..authn import Anonymous, AuthConfig, Authenticator, Challenge
+from ..netutil import split_host_port
 from .backoff import RetryPolicy
 from .challenge import select_challenge
-from .hosts import split_registry
 from .realm import RealmPolicy
 from .scopes import merge_scopes, request_scopes
 from .token_cache import TokenCache, TokenKey
@@ -69,7 +69,8 @@ class RegistryAuth(httpx.Auth):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.registry = registry.lower()
-        self._host, self._port = split_registry(registry)
+        host, self._port = split_host_port(registry)
+        self._host = host.lower()
         self._authenticator = authenticator
         self._http = http
         self.token_cache = token_cache if token_cache is not None else TokenCache()

@@ -2,27 +2,10 @@
 
 from __future__ import annotations
 
-import email.utils
 import random
 from dataclasses import dataclass, field
 
-__all__ = ["NO_RETRY", "RetryPolicy", "retry_after"]
-
-
-def retry_after(value: str | None, now: float) -> float | None:
-    """``Retry-After`` in seconds from ``now`` (delta-seconds or an HTTP date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, float(when.timestamp()) - now)
+__all__ = ["NO_RETRY", "RetryPolicy"]
 
 
 @dataclass(frozen=True, slots=True)

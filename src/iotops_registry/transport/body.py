@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from .. import netutil
+
 __all__ = ["FileBody", "raw_chunks", "read_bounded"]
 
 TOKEN_BODY_LIMIT = 64 * 1024
@@ -21,15 +23,7 @@ ERROR_BODY_LIMIT = 64 * 1024
 
 async def read_bounded(response: httpx.Response, limit: int) -> tuple[bytes, bool]:
     """Up to ``limit`` bytes of the body, and whether there was more (then left unread)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        if size + len(chunk) > limit:
-            chunks.append(chunk[: limit - size])
-            return b"".join(chunks), True
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks), False
+    return await netutil.read_bounded(response.aiter_bytes(), limit)
 
 
 async def raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:

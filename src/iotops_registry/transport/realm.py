@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import httpx
 
 from ..errors import TokenEndpointError
-from .hosts import is_loopback
+from ..netutil import is_loopback
 
 __all__ = ["RealmPolicy"]
 

@@ -26,7 +26,8 @@ from collections.abc import Awaitable, Callable
 
 import httpx
 
-from .backoff import RetryPolicy, retry_after
+from ..netutil import retry_after
+from .backoff import RetryPolicy
 from .body import FileBody
 from .token_fetch import NO_TRANSPORT_RETRY
 

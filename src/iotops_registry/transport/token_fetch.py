@@ -26,7 +26,8 @@ import httpx
 
 from ..authn import AuthConfig, unverified_expiry
 from ..errors import RegistryAuthError, TokenEndpointError
-from .backoff import RetryPolicy, retry_after
+from ..netutil import retry_after
+from .backoff import RetryPolicy
 from .body import TOKEN_BODY_LIMIT, read_bounded
 from .failures import unreachable
 

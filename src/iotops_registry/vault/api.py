@@ -5,15 +5,13 @@ else), route, check ``api-version``, read the body (bounded), call the service i
 thread, render Key Vault's JSON. Every error, anywhere, is a Key Vault error body.
 
 Nothing here logs a request body, and unexpected errors are logged without their messages,
-which could quote request data.
+which could quote request data (``asgi.JsonApp``).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import traceback
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +20,8 @@ from urllib.parse import quote
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
+from ..asgi import JsonApp, read_json
 from ..errors import ApiError, PayloadTooLargeError
 from . import faults, wire
 from .auth import VaultAuthenticator
@@ -99,33 +97,10 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
     )
 
 
-def _error(exc: ApiError) -> Response:
-    return _json(exc.envelope(), exc.status, exc.headers)
-
-
-def _log_bug(exc: BaseException, request: Request, request_id: str) -> None:
-    """Log where an unexpected error happened: types and frames, never messages."""
-    lines: list[str] = []
-    seen: BaseException | None = exc
-    while seen is not None:
-        lines.append(f"{type(seen).__module__}.{type(seen).__qualname__}")
-        lines.extend(traceback.format_tb(seen.__traceback__))
-        seen = seen.__cause__ or seen.__context__
-    log.error(
-        "unhandled error in %s %s (request %s):\n%s",
-        request.method,
-        request.url.path[:200],
-        request_id,
-        "".join(lines),
-    )
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-class VaultApp:
+class VaultApp(JsonApp):
     """ASGI app serving one vault."""
+
+    log = log
 
     def __init__(
         self,
@@ -138,29 +113,13 @@ class VaultApp:
         self.auth = auth
         self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        request = Request(scope, receive)
-        request_id = str(uuid.uuid4())
-        headers = {"x-ms-request-id": request_id}
-        client_request_id = request.headers.get("x-ms-client-request-id")
-        if client_request_id:
-            headers["x-ms-client-request-id"] = client_request_id[:128]
-        try:
-            response = await self._handle(request)
-        except ApiError as exc:
-            response = _error(exc)
-        except Exception as exc:
-            _log_bug(exc, request, request_id)
-            response = _error(
-                ApiError(f"The vault hit an internal error. Quote request id {request_id}.")
-            )
-        response.headers.update(headers)
-        log.debug("%s %s -> %s", request.method, request.url.path[:200], response.status_code)
-        await response(scope, receive, send)
+    def render_error(self, exc: ApiError) -> Response:
+        return _json(exc.envelope(), exc.status, exc.headers)
 
-    async def _handle(self, request: Request) -> Response:
+    def internal_error(self, request_id: str) -> ApiError:
+        return ApiError(f"The vault hit an internal error. Quote request id {request_id}.")
+
+    async def handle(self, request: Request) -> Response:
         self.auth.authenticate(request.headers.get("authorization"))
         route = _route(request.url.path)
         if route is None:
@@ -184,26 +143,16 @@ class VaultApp:
     # --- helpers -------------------------------------------------------------------------
 
     async def _body(self, request: Request) -> dict[str, Any]:
-        limit = self.max_body_bytes
-        declared = request.headers.get("content-length", "")
-        too_large = PayloadTooLargeError(f"The request body is larger than {limit} bytes.")
-        if declared.isdigit() and int(declared) > limit:
-            raise too_large
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
-        try:
-            data = json.loads(b"".join(chunks), parse_constant=_reject_constant)
-        except (ValueError, RecursionError):
-            # The decoder's message may quote the body: say only what is wrong.
-            raise faults.bad_parameter("The request body is not valid JSON.") from None
-        if not isinstance(data, dict):
-            raise faults.bad_parameter("The request body must be a JSON object.")
-        return data
+        # The decoder's message may quote the body: say only what is wrong.
+        return await read_json(
+            request,
+            self.max_body_bytes,
+            invalid=faults.bad_parameter,
+            too_large=lambda limit: PayloadTooLargeError(
+                f"The request body is larger than {limit} bytes."
+            ),
+            decoder_detail=False,
+        )
 
     @staticmethod
     def _origin(request: Request) -> str:

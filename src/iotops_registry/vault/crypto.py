@@ -21,15 +21,13 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-__all__ = ["KEY_BYTES", "Envelope", "Sealer", "UnsealError"]
+from ..errors import UnsealError
+
+__all__ = ["KEY_BYTES", "Envelope", "Sealer"]
 
 KEY_BYTES = 32
 _NONCE_BYTES = 12
 _FORMAT = b"iotops-vault-v1"
-
-
-class UnsealError(Exception):
-    """A sealed value does not open with this KEK for this secret and version."""
 
 
 @dataclass(frozen=True)

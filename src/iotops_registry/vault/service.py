@@ -19,10 +19,10 @@ import time
 import uuid
 from collections.abc import Callable
 
-from ..errors import ApiError
+from ..errors import ApiError, UnsealError
 from ..store import SealedValue, SecretRecord, StoreConflict, VaultStore, VersionAttributes
 from . import faults, rules
-from .crypto import Envelope, Sealer, UnsealError
+from .crypto import Envelope, Sealer
 from .model import DeletedSecret, Page, Secret, SecretProperties, SecretUpdate
 
 __all__ = ["MAX_PAGE_SIZE", "RECOVERABLE_DAYS", "VaultService"]

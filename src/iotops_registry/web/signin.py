@@ -16,6 +16,7 @@ from typing import Any
 
 import jwt
 
+from ..errors import SigninError
 from ..security import LocalIssuer, Principal
 from ..security.verifier import principal_from_claims
 
@@ -33,14 +34,6 @@ SIGNIN_LIFETIME = 900  # seconds; the longest a code may live is MAX_SIGNIN_LIFE
 MAX_SIGNIN_LIFETIME = 3600
 _LEEWAY = 5
 _MAX_REMEMBERED = 100_000
-
-
-class SigninError(Exception):
-    """A sign-in code was refused; ``reason`` is ``invalid``, ``expired`` or ``used``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def mint_signin_code(

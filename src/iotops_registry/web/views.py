@@ -11,11 +11,11 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..api.responses import error_response
-from ..errors import ForbiddenError
+from ..domain import auth_methods
+from ..errors import ForbiddenError, SigninError
 from .gateway import check_same_origin, session_id_from_cookie
 from .headers import security_headers
 from .sessions import SESSION_COOKIE, Session
-from .signin import SigninError
 
 if TYPE_CHECKING:
     from .portal import Portal
@@ -85,6 +85,7 @@ class PortalViews:
             user=session.principal.display_name,
             subscription=self.portal.default_subscription or "",
             api_version=self.portal.api_version,
+            methods=auth_methods.portal_table(),
         )
 
     async def signin(self, request: Request) -> Response:

@@ -1,6 +1,6 @@
 /* Where a server error belongs: ARM errors name the offending property in `target` (a JSON
-   path such as properties.authentication.userAssignedManagedIdentitySettings.clientId); this
-   maps each to the wizard input a person would change. */
+   path such as properties.authentication.<method settings>.clientId); this maps each to the
+   wizard input a person would change. */
 "use strict";
 (function (P) {
   const AUTH = "properties.authentication";
@@ -9,17 +9,13 @@
     "properties.host": "f-host",
     [AUTH]: "f-method",
     [`${AUTH}.method`]: "f-method",
-    [`${AUTH}.anonymousSettings`]: "f-method",
-    [`${AUTH}.systemAssignedManagedIdentitySettings`]: "f-audience",
-    [`${AUTH}.systemAssignedManagedIdentitySettings.audience`]: "f-audience",
-    [`${AUTH}.userAssignedManagedIdentitySettings`]: "f-client-id",
-    [`${AUTH}.userAssignedManagedIdentitySettings.clientId`]: "f-client-id",
-    [`${AUTH}.userAssignedManagedIdentitySettings.tenantId`]: "f-tenant-id",
-    [`${AUTH}.userAssignedManagedIdentitySettings.scope`]: "f-scope",
-    [`${AUTH}.artifactPullSecretSettings`]: "f-sync-name",
-    [`${AUTH}.artifactPullSecretSettings.secretRef`]: "f-sync-name",
     "properties.codeSigningCas": "f-ca-configmaps",
   };
+  // Each method's settings object and properties, from the method table.
+  for (const m of P.methods.list) {
+    ENDPOINT[`${AUTH}.${m.settingsKey}`] = m.fields.length ? m.fields[0].id : "f-method";
+    for (const f of m.fields) ENDPOINT[`${AUTH}.${m.settingsKey}.${f.name}`] = f.id;
+  }
 
   /* `caFields[i]` is the input that produced properties.codeSigningCas[i]. */
   function fieldForTarget(target, table, caFields) {

@@ -90,19 +90,11 @@
     return JSON.stringify(value, null, 2);
   }
 
-  const METHOD_LABELS = {
-    Anonymous: "Anonymous",
-    SystemAssignedManagedIdentity: "System managed identity",
-    UserAssignedManagedIdentity: "User managed identity",
-    ArtifactPullSecret: "Artifact secret",
-  };
-
   function methodLabel(method) {
-    return METHOD_LABELS[method] || method || "";
+    return P.methods.label(method);
   }
 
   P.ui = {
     el, notify, sessionEnded, openDialog, initDialogs, formatDate, json, methodLabel,
-    METHOD_LABELS,
   };
 })(window.IotopsPortal = window.IotopsPortal || {});

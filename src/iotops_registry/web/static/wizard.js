@@ -8,15 +8,16 @@
   const K = P.pickers;
   const T = P.targets;
   const $ = (id) => document.getElementById(id);
-  const SETTINGS_KEY = {
-    Anonymous: "anonymousSettings",
-    SystemAssignedManagedIdentity: "systemAssignedManagedIdentitySettings",
-    UserAssignedManagedIdentity: "userAssignedManagedIdentitySettings",
-    ArtifactPullSecret: "artifactPullSecretSettings",
+  const M = P.methods;
+  const PULL_SECRET = "pull_secret";
+  const SYNC = (M.secretRefField() || { id: "f-sync-name" }).id;
+  // A settings field's rule, by the name the method table gives it.
+  const RULES = {
+    guid: (v, f) => R.checkGuid(v, f.what),
+    audience: (v) => R.checkAudience(v),
+    scope: (v) => R.checkScope(v),
+    k8sName: (v, f) => R.checkK8sName(v, f.what),
   };
-  const SAMI = "SystemAssignedManagedIdentity";
-  const UAMI = "UserAssignedManagedIdentity";
-  const APS = "ArtifactPullSecret";
 
   const W = {
     mode: "create",
@@ -36,7 +37,7 @@
   const names = (id) => val(id).split(",").map((s) => s.trim()).filter(Boolean);
   function method() {
     const checked = document.querySelector('#f-method input[name="method"]:checked');
-    return checked ? checked.value : SAMI;
+    return checked ? checked.value : M.defaultName;
   }
 
   function pickerUnchanged(role) {
@@ -46,8 +47,8 @@
 
   /* Must Create write the synced secret? Not when an edit keeps its name and its secrets. */
   function needSyncPut() {
-    if (method() !== APS) return false;
-    return !(W.mode === "edit" && W.syncOriginal && val("f-sync-name") === W.syncOriginal.name
+    if (M.kind(method()) !== PULL_SECRET) return false;
+    return !(W.mode === "edit" && W.syncOriginal && val(SYNC) === W.syncOriginal.name
       && K.ROLES.every(pickerUnchanged));
   }
 
@@ -91,20 +92,17 @@
       step: 0, check: () => checkNames("f-ca-secrets", "Secret", "secret reference"),
     },
     "f-method": { step: 1, check: () => null },
-    "f-audience": { step: 1, method: SAMI, check: optional("f-audience", R.checkAudience) },
-    "f-client-id": {
-      step: 1, method: UAMI, check: () => R.checkGuid(val("f-client-id"), "client ID"),
-    },
-    "f-tenant-id": {
-      step: 1, method: UAMI, check: () => R.checkGuid(val("f-tenant-id"), "tenant ID"),
-    },
-    "f-scope": { step: 1, method: UAMI, check: optional("f-scope", R.checkScope) },
-    "f-sync-name": {
-      step: 1, method: APS, check: () => R.checkK8sName(val("f-sync-name"), "synced secret name"),
-    },
   };
+  for (const m of M.list) {
+    for (const f of m.fields) {
+      const rule = (v) => RULES[f.rule](v, f);
+      FIELDS[f.id] = {
+        step: 1, method: m.name, check: f.required ? () => rule(val(f.id)) : optional(f.id, rule),
+      };
+    }
+  }
   for (const role of K.ROLES) {
-    const picker = { step: 1, method: APS, picker: role };
+    const picker = { step: 1, kind: PULL_SECRET, picker: role };
     FIELDS[`${role}-select`] = Object.assign({}, picker, {
       pickerMode: "existing",
       check: () => (needSyncPut() && !K.state.selected[role]
@@ -123,6 +121,7 @@
   function isActive(id) {
     const f = FIELDS[id];
     if (f.method && f.method !== method()) return false;
+    if (f.kind && f.kind !== M.kind(method())) return false;
     return !(f.picker && K.mode(f.picker) !== f.pickerMode);
   }
 
@@ -241,22 +240,19 @@
     for (const pane of document.querySelectorAll("#wizard .method-pane")) {
       pane.hidden = pane.dataset.method !== method();
     }
-    if (method() === APS && !K.isLoaded()) K.load(P.list.current());
+    if (M.kind(method()) === PULL_SECRET && !K.isLoaded()) K.load(P.list.current());
   }
 
   // --- bodies and review -------------------------------------------------------------------
 
   function endpointBody() {
-    const m = method();
-    let settings = {};
-    if (m === SAMI && val("f-audience")) settings = { audience: val("f-audience") };
-    if (m === UAMI) {
-      settings = { clientId: val("f-client-id"), tenantId: val("f-tenant-id") };
-      if (val("f-scope")) settings.scope = val("f-scope");
+    const m = M.byName[method()];
+    const settings = {};
+    for (const f of m.fields) {
+      if (f.required || val(f.id)) settings[f.name] = val(f.id);
     }
-    if (m === APS) settings = { secretRef: val("f-sync-name") };
     const properties = {
-      host: val("f-host"), authentication: { method: m, [SETTINGS_KEY[m]]: settings },
+      host: val("f-host"), authentication: { method: m.name, [m.settingsKey]: settings },
     };
     const maps = names("f-ca-configmaps");
     const secrets = names("f-ca-secrets");
@@ -292,7 +288,7 @@
   function renderReview() {
     $("review-json").textContent = json(endpointBody());
     const requests = [];
-    if (method() === APS) {
+    if (M.kind(method()) === PULL_SECRET) {
       for (const role of K.ROLES) {
         if (K.mode(role) !== "new") continue;
         requests.push(el("li", {},
@@ -301,7 +297,7 @@
       }
       if (needSyncPut()) {
         requests.push(el("li", {},
-          el("code", {}, `PUT ${short(`${instanceId()}/syncedSecrets/${val("f-sync-name")}`)}`),
+          el("code", {}, `PUT ${short(`${instanceId()}/syncedSecrets/${val(SYNC)}`)}`),
           el("pre", { class: "json", tabindex: "0", "aria-label": "Synced secret JSON" },
             json(syncBody()))));
       }
@@ -366,7 +362,7 @@
   }
 
   async function writeSyncedSecret() {
-    const name = val("f-sync-name");
+    const name = val(SYNC);
     const headers = {};
     if (W.createdSync && W.createdSync.name === name) headers["If-Match"] = W.createdSync.etag;
     else if (W.syncOriginal && W.syncOriginal.name === name) {
@@ -375,7 +371,7 @@
     const r = await P.api.call("PUT", `${instanceId()}/syncedSecrets/${name}`,
       { body: syncBody(), headers });
     if (r.status === 412) {
-      fieldError("f-sync-name", headers["If-None-Match"]
+      fieldError(SYNC, headers["If-None-Match"]
         ? `A synced secret named '${name}' already exists in this instance. Choose another name.`
         : `The synced secret '${name}' was changed by someone else. Close and try again.`);
       return false;
@@ -414,7 +410,7 @@
     const editing = W.mode === "edit";
     setBusy(true, editing ? "Saving…" : "Creating…");
     try {
-      if (method() === APS) {
+      if (M.kind(method()) === PULL_SECRET) {
         if (!(await createSecrets())) return;
         if (needSyncPut() && !(await writeSyncedSecret())) return;
       }
@@ -462,7 +458,8 @@
   function prefill(doc) {
     const props = doc.properties || {};
     const auth = props.authentication || {};
-    const settings = auth[SETTINGS_KEY[auth.method]] || {};
+    const current = M.byName[auth.method];
+    const settings = (current && auth[current.settingsKey]) || {};
     const cas = props.codeSigningCas || [];
     $("f-name").value = doc.name;
     $("f-host").value = props.host || "";
@@ -472,12 +469,10 @@
       .map((c) => c.secretRef).join(", ");
     const radio = document.querySelector(`#f-method input[value="${auth.method}"]`);
     if (radio) radio.checked = true;
-    $("f-audience").value = settings.audience || "";
-    $("f-client-id").value = settings.clientId || "";
-    $("f-tenant-id").value = settings.tenantId || "";
-    $("f-scope").value = settings.scope || "";
-    $("f-sync-name").value = settings.secretRef || "";
-    return auth.method === APS ? settings.secretRef : null;
+    for (const m of M.list) {
+      for (const f of m.fields) $(f.id).value = (m === current && settings[f.name]) || "";
+    }
+    return M.kind(auth.method) === PULL_SECRET ? settings[M.secretRefField().name] : null;
   }
 
   async function openEdit(item, trigger) {
@@ -522,7 +517,7 @@
     const search = /^(username|password)-search$/.exec(id);
     if (search) K.fill(search[1]);
     if (/-new-name$/.test(id)) K.ROLES.forEach((role) => validate(`${role}-new-name`));
-    if (id === "f-sync-name") K.ROLES.forEach((role) => validate(`${role}-select`));
+    if (id === SYNC) K.ROLES.forEach((role) => validate(`${role}-select`));
   }
 
   function onChange(event) {

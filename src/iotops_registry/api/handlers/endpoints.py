@@ -1,0 +1,115 @@
+"""Registry endpoints, ``…/registryEndpoints[/{name}]``, and their actions: ``test``,
+``health``, ``connectionSettings`` and ``resolveCredentials``. An action loads the endpoint
+once, through the endpoint service, and passes it down."""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+
+from ...domain import parse_model
+from ...domain.connection import ConnectionTestBody
+from ...errors import ApiError
+from ...services import Page
+from ..call import ArmCall
+from ..context import ApiContext
+
+__all__ = [
+    "delete",
+    "get",
+    "get_connection_settings",
+    "get_health",
+    "list_",
+    "put",
+    "put_connection_settings",
+    "resolve_credentials",
+    "test",
+]
+
+
+def _disabled(what: str) -> ApiError:
+    return ApiError(
+        f"{what} is not running on this server.", code="FeatureNotEnabled", status=501
+    )
+
+
+async def list_(ctx: ApiContext, call: ArmCall) -> Response:
+    top, skip = call.paging()
+    parent = call.instance_key
+    page = await call.read(ctx.endpoints.list, parent, top, skip)
+    if call.expand_health():
+        assert ctx.health is not None
+        page = Page(await call.run(ctx.health.expand, parent, page.documents), page.next_token)
+    return call.page(page, top)
+
+
+async def get(ctx: ApiContext, call: ArmCall) -> Response:
+    doc, etag = await call.read(ctx.endpoints.get, call.endpoint_key)
+    if call.expand_health():
+        assert ctx.health is not None
+        (doc,) = await call.run(ctx.health.expand, call.instance_key, [doc])
+    return call.document(doc, etag)
+
+
+async def put(ctx: ApiContext, call: ArmCall) -> Response:
+    body = await call.body()
+    key = call.endpoint_key
+    result = await call.run(ctx.endpoints.put, key, body, call.principal, call.preconditions())
+    if ctx.monitor is not None:
+        ctx.monitor.schedule(key)  # health follows in the background; PUT never waits
+    return call.written(result)
+
+
+async def delete(ctx: ApiContext, call: ArmCall) -> Response:
+    await call.run(ctx.endpoints.delete, call.endpoint_key, call.preconditions())
+    return call.no_content()
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+async def test(ctx: ApiContext, call: ArmCall) -> Response:
+    if ctx.monitor is None:
+        raise _disabled("The connection tester")
+    body = parse_model(ConnectionTestBody, await call.body(optional=True))
+    target = await call.run(ctx.endpoints.target, call.endpoint_key)  # 404 before any work
+    return call.json(await ctx.monitor.test(target, body.repository))
+
+
+async def get_health(ctx: ApiContext, call: ArmCall) -> Response:
+    if ctx.health is None:
+        raise _disabled("Health tracking")
+    record, report = await call.run(ctx.health.get, call.endpoint_key)
+    return call.json({**record.to_dict(), "lastReport": report})
+
+
+async def get_connection_settings(ctx: ApiContext, call: ArmCall) -> Response:
+    if ctx.connection_settings is None:
+        raise _disabled("Connection settings")
+    return call.json(await call.run(ctx.connection_settings.get, call.endpoint_key))
+
+
+async def put_connection_settings(ctx: ApiContext, call: ArmCall) -> Response:
+    if ctx.connection_settings is None:
+        raise _disabled("Connection settings")
+    body = await call.body(optional=True)
+    key = call.endpoint_key
+    doc = await call.run(ctx.connection_settings.put, key, body)
+    if ctx.monitor is not None:
+        ctx.monitor.schedule(key)
+    return call.json(doc)
+
+
+async def resolve_credentials(ctx: ApiContext, call: ArmCall) -> Response:
+    resolver = ctx.pull_secrets
+    if resolver is None:
+        raise ApiError(
+            "Secret management is not configured on this server.",
+            code="FeatureNotEnabled",
+            status=501,
+        )
+    fresh = call.flag("fresh")
+    target = await call.run(ctx.endpoints.target, call.endpoint_key)
+    resolved = await call.run(lambda: resolver.resolve(target, fresh=fresh))
+    return call.json(
+        {"status": "Resolved", "syncedSecret": resolved.synced_secret, "sources": resolved.sources}
+    )

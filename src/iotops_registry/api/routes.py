@@ -1,0 +1,169 @@
+"""The ARM route table: every resource type of the resource provider, as rows.
+
+Adding a resource is adding a row here (and its handlers and service). The router, the
+404/405 answers, the RBAC action of each operation and ``/openapi.json`` are generated from
+these rows; a test checks that every route is in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from ..domain import InstanceBody, InstancePatchBody, RegistryEndpointBody, rules
+from ..domain.connection import ConnectionSettingsBody, ConnectionTestBody
+from ..domain.secrets import KeyVaultSecretBody, SyncedSecretBody
+from . import schemas as s
+from .context import SUPPORTED_API_VERSIONS
+from .handlers import endpoints, instances, secrets
+from .table import Action, Operation, QueryParam, ResourceType, Route, compile_routes
+
+__all__ = ["RESOURCE_TYPES", "ROUTES"]
+
+_NAME = {"type": "string", "minLength": 3, "maxLength": 63, "pattern": rules.NAME_PATTERN}
+_PAGING = (
+    QueryParam("$top", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size."),
+    QueryParam("$skipToken", {"type": "string"}, "From the previous page's nextLink."),
+)
+_EXPAND = QueryParam(
+    "$expand", {"type": "string", "enum": ["healthStatus"]}, "Add properties.healthStatus."
+)
+
+INSTANCES = ResourceType(
+    "instances",
+    "instanceName",
+    name_rule=rules.check_resource_name,
+    name_schema=_NAME,
+    subscription_collection={
+        "GET": Operation(
+            instances.list_, "Instance_ListBySubscription", "List the instances of a "
+            "subscription.", {200: s.InstanceList}, query=_PAGING
+        ),
+    },
+    collection={
+        "GET": Operation(
+            instances.list_, "Instance_ListByResourceGroup", "List the instances of a "
+            "resource group.", {200: s.InstanceList}, query=_PAGING
+        ),
+    },
+    item={
+        "GET": Operation(instances.get, "Instance_Get", "Get an instance.",
+                         {200: s.InstanceResource}),
+        "PUT": Operation(instances.put, "Instance_CreateOrUpdate", "Create or replace an "
+                         "instance (and its default registry endpoint).",
+                         {200: s.InstanceResource, 201: s.InstanceResource}, InstanceBody,
+                         long_running=True),
+        "PATCH": Operation(instances.patch, "Instance_Update", "Update an instance's tags "
+                           "and properties.", {200: s.InstanceResource}, InstancePatchBody),
+        "DELETE": Operation(instances.delete, "Instance_Delete", "Delete an instance and "
+                            "everything under it.", {204: None}, long_running=True),
+    },
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+
+REGISTRY_ENDPOINTS = ResourceType(
+    "registryEndpoints",
+    "registryEndpointName",
+    parent=INSTANCES,
+    name_rule=rules.check_resource_name,
+    name_schema=_NAME,
+    collection={
+        "GET": Operation(
+            endpoints.list_, "RegistryEndpoint_ListByInstanceResource", "List the registry "
+            "endpoints of an instance.", {200: s.RegistryEndpointList},
+            query=(*_PAGING, _EXPAND),
+        ),
+    },
+    item={
+        "GET": Operation(endpoints.get, "RegistryEndpoint_Get", "Get a registry endpoint.",
+                         {200: s.RegistryEndpointResource}, query=(_EXPAND,)),
+        "PUT": Operation(endpoints.put, "RegistryEndpoint_CreateOrReplace", "Create or "
+                         "replace a registry endpoint; its health is checked in the "
+                         "background.", {200: s.RegistryEndpointResource,
+                                         201: s.RegistryEndpointResource},
+                         RegistryEndpointBody, long_running=True),
+        "DELETE": Operation(endpoints.delete, "RegistryEndpoint_Delete", "Delete a registry "
+                            "endpoint.", {204: None}, long_running=True),
+    },
+    actions=(
+        Action("resolveCredentials", {
+            "POST": Operation(
+                endpoints.resolve_credentials, "RegistryEndpoint_ResolveCredentials",
+                "Where a pull-secret endpoint's credentials come from (never the values).",
+                {200: s.ResolvedCredentials}, body_required=False,
+                query=(QueryParam("fresh", {"type": "boolean"}, "Read the vault, not the "
+                                  "cache."),),
+            ),
+        }),
+        Action("test", {
+            "POST": Operation(
+                endpoints.test, "RegistryEndpoint_Test", "Run the connection test now; its "
+                "verdict becomes the endpoint's health.", {200: s.ConnectionTestReport},
+                ConnectionTestBody, body_required=False,
+            ),
+        }),
+        Action("connectionSettings", {
+            "GET": Operation(endpoints.get_connection_settings,
+                             "RegistryEndpoint_GetConnectionSettings",
+                             "How to reach the registry: CA bundle, plain HTTP, realm hosts.",
+                             {200: s.ConnectionSettingsResource}),
+            "PUT": Operation(endpoints.put_connection_settings,
+                             "RegistryEndpoint_SetConnectionSettings",
+                             "Replace the connection settings.",
+                             {200: s.ConnectionSettingsResource}, ConnectionSettingsBody),
+        }),
+        Action("health", {
+            "GET": Operation(endpoints.get_health, "RegistryEndpoint_GetHealth",
+                             "Health state, message, times and the last test report.",
+                             {200: s.EndpointHealth}),
+        }),
+    ),
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+
+SYNCED_SECRETS = ResourceType(
+    "syncedSecrets",
+    "syncedSecretName",
+    parent=INSTANCES,
+    collection={
+        "GET": Operation(secrets.list_synced, "SyncedSecret_List", "List synced secrets.",
+                         {200: s.SyncedSecretList}, query=_PAGING),
+    },
+    item={
+        "GET": Operation(secrets.get_synced, "SyncedSecret_Get", "Get a synced secret.",
+                         {200: s.SyncedSecretResource}),
+        "PUT": Operation(secrets.put_synced, "SyncedSecret_CreateOrReplace", "Map Key Vault "
+                         "secrets to the keys of one Kubernetes secret.",
+                         {200: s.SyncedSecretResource, 201: s.SyncedSecretResource},
+                         SyncedSecretBody),
+        "DELETE": Operation(secrets.delete_synced, "SyncedSecret_Delete", "Delete a synced "
+                            "secret (409 while endpoints name it, unless force=true).",
+                            {204: None}, query=(QueryParam("force", {"type": "boolean"}),)),
+    },
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+
+KEY_VAULT_SECRETS = ResourceType(
+    "keyVaultSecrets",
+    "secretName",
+    parent=INSTANCES,
+    name_schema={"type": "string", "pattern": "^[0-9a-zA-Z-]{1,127}$"},
+    collection={
+        "GET": Operation(secrets.list_kv, "KeyVaultSecret_List", "The instance's Key Vault "
+                         "secrets: names and metadata.", {200: s.KeyVaultSecretList}),
+    },
+    item={
+        "GET": Operation(secrets.get_kv, "KeyVaultSecret_Get", "A Key Vault secret's "
+                         "metadata (never its value).", {200: s.KeyVaultSecretInfo}),
+        "PUT": Operation(secrets.put_kv, "KeyVaultSecret_Set", "Set a new version of a Key "
+                         "Vault secret (write-only).",
+                         {200: s.KeyVaultSecretInfo, 201: s.KeyVaultSecretInfo},
+                         KeyVaultSecretBody),
+    },
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+
+RESOURCE_TYPES: tuple[ResourceType, ...] = (
+    INSTANCES,
+    REGISTRY_ENDPOINTS,
+    SYNCED_SECRETS,
+    KEY_VAULT_SECRETS,
+)
+ROUTES: tuple[Route, ...] = compile_routes(RESOURCE_TYPES)

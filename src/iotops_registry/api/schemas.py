@@ -1,0 +1,186 @@
+"""What the ARM API answers, as pydantic models: the response schemas of ``/openapi.json``.
+
+Request bodies are the wire models of ``domain`` (they validate what clients send); these
+describe what the server sends back, and a test validates real answers against them. Unknown
+properties are allowed, as ARM clients must tolerate additions.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..domain.models import ExtendedLocation, InstanceProperties, RegistryEndpointProperties
+from ..domain.secrets import SyncedSecretProperties
+
+__all__ = [
+    "ConnectionSettingsResource",
+    "ConnectionTestReport",
+    "EndpointHealth",
+    "ErrorResponse",
+    "InstanceList",
+    "InstanceResource",
+    "KeyVaultSecretInfo",
+    "KeyVaultSecretList",
+    "RegistryEndpointList",
+    "RegistryEndpointResource",
+    "ResolvedCredentials",
+    "SyncedSecretList",
+    "SyncedSecretResource",
+]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class SystemData(_Answer):
+    createdBy: str
+    createdByType: str
+    createdAt: str
+    lastModifiedBy: str
+    lastModifiedByType: str
+    lastModifiedAt: str
+
+
+class _Tracked(_Answer):
+    id: str
+    name: str
+    type: str
+    systemData: SystemData
+
+
+class InstanceResourceProperties(InstanceProperties):
+    model_config = ConfigDict(extra="allow")
+    provisioningState: str
+    version: str | None = None
+
+
+class InstanceResource(_Tracked):
+    location: str
+    extendedLocation: ExtendedLocation
+    tags: dict[str, str] | None = None
+    properties: InstanceResourceProperties
+
+
+class HealthStatus(_Answer):
+    message: str
+    lastTransitionTime: str | None
+    lastCheckedTime: str | None
+
+
+class RegistryEndpointResourceProperties(RegistryEndpointProperties):
+    model_config = ConfigDict(extra="allow")
+    provisioningState: str
+    healthState: Literal["Available", "Degraded", "Unavailable", "Unknown"]
+    healthStatus: HealthStatus | None = Field(
+        default=None, description="With $expand=healthStatus only."
+    )
+
+
+class RegistryEndpointResource(_Tracked):
+    extendedLocation: ExtendedLocation
+    properties: RegistryEndpointResourceProperties
+
+
+class SyncedSecretResourceProperties(SyncedSecretProperties):
+    model_config = ConfigDict(extra="allow")
+    provisioningState: str
+
+
+class SyncedSecretResource(_Tracked):
+    properties: SyncedSecretResourceProperties
+
+
+class _Page(_Answer):
+    nextLink: str | None = None
+
+
+class InstanceList(_Page):
+    value: list[InstanceResource]
+
+
+class RegistryEndpointList(_Page):
+    value: list[RegistryEndpointResource]
+
+
+class SyncedSecretList(_Page):
+    value: list[SyncedSecretResource]
+
+
+class KeyVaultSecretAttributes(_Answer):
+    enabled: bool
+    version: str | None = None
+    contentType: str | None = None
+    tags: dict[str, str] | None = None
+    updated: int | None = None
+
+
+class KeyVaultSecretInfo(_Answer):
+    """A Key Vault secret's metadata. Never its value."""
+
+    name: str
+    properties: KeyVaultSecretAttributes
+
+
+class KeyVaultSecretList(_Answer):
+    value: list[KeyVaultSecretInfo]
+
+
+class ConnectionSettingsValues(_Answer):
+    caBundle: str | None
+    plainHttp: bool
+    allowedRealmHosts: list[str]
+
+
+class ConnectionSettingsResource(_Answer):
+    id: str
+    name: str
+    properties: ConnectionSettingsValues
+
+
+class TestStep(_Answer):
+    name: str
+    status: Literal["Succeeded", "Failed", "Skipped", "Warning"]
+    code: str
+    message: str
+    hint: str
+    durationMs: int
+
+
+class ConnectionTestReport(_Answer):
+    status: Literal["Succeeded", "Failed"]
+    registry: str
+    repository: str | None
+    authenticationMethod: str
+    durationMs: int
+    steps: list[TestStep]
+
+
+class EndpointHealth(_Answer):
+    state: str
+    message: str
+    lastTransitionTime: str | None
+    lastCheckedTime: str | None
+    lastReport: ConnectionTestReport | None
+
+
+class ResolvedCredentials(_Answer):
+    """Where an endpoint's credentials come from: Key Vault secret names and versions. Never
+    a value."""
+
+    status: Literal["Resolved"]
+    syncedSecret: str
+    sources: dict[str, str]
+
+
+class ErrorDetail(_Answer):
+    code: str
+    message: str
+    target: str | None = None
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorResponse(_Answer):
+    error: ErrorDetail
