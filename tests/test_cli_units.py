@@ -269,7 +269,8 @@ def test_json_yaml_none() -> None:
     assert render(ROWS, OutputOptions("none")) == ""
 
 
-def test_table_prints_values_literally() -> None:
+def test_table_prints_values_literally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)  # not a terminal: one line per row
     doc = {
         "name": "[bold]x[/bold]",
         "id": "/subscriptions/s/resourceGroups/My-RG/providers/p",

@@ -274,8 +274,11 @@ TEST_COLUMNS: list[Column] = [
     ("Step", lambda d: d.get("name")),
     ("Status", lambda d: d.get("status")),
     ("Code", lambda d: d.get("code")),
-    ("Message", lambda d: d.get("message")),
-    ("Hint", lambda d: d.get("hint")),
+    # The hint joins the message: a narrow column of its own would wrap every few words.
+    ("Message", lambda d: " ".join(
+        part for part in (d.get("message"), f"Hint: {d['hint']}" if d.get("hint") else "")
+        if part
+    )),
     ("Ms", lambda d: d.get("durationMs")),
 ]
 
