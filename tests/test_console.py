@@ -50,7 +50,7 @@ def test_console_shows_one_line_per_request_and_warnings(tmp_path: Path) -> None
         ok("registry", "create", "-n", "uami", "-i", inst, "-g", rg,
            "--host", srv.endpoints["registry"], "--client-id", mi["clientId"],
            "--tenant-id", srv.endpoints["tenant"])
-        iotops(srv, "registry", "test", "-n", "uami", "-i", inst, "-g", rg)
+        tested = iotops(srv, "registry", "test", "-n", "uami", "-i", inst, "-g", rg)
         assert iotops(srv, "secret", "set", "-n", f"kv-{marker}", "--value-stdin",
                       stdin="v").code == 0
         # Five requests of our own, each to be logged exactly once.
@@ -77,8 +77,9 @@ def test_console_shows_one_line_per_request_and_warnings(tmp_path: Path) -> None
     assert all("?secret=REDACTED&api-version=1 " in line for line in ours), ours
     assert not any("hunter2" in line for line in lines)
     assert sum("/registryEndpoints/uami/test" in line for line in access) == 1
-    assert any("/oauth2/exchange" in line for line in access)  # the token service's lines
-    assert any("/metadata/identity/oauth2/token" in line for line in access)  # the IMDS's
+    # The token service's lines and the IMDS's.
+    assert any("/oauth2/exchange" in line for line in access), tested.output
+    assert any("/metadata/identity/oauth2/token" in line for line in access), tested.output
 
     other_info = [line for m, line in records
                   if m["level"] in ("INFO", "DEBUG") and m["logger"] != "iotops_registry.access"]
