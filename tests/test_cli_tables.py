@@ -27,6 +27,9 @@ from iotops_registry.cli import output as output_module
 from tests.support.server import ServerProcess
 
 WIDTH = 80
+DATA = Path(__file__).parent / "data"
+GRAPH = DATA / "aio" / "graphs" / "explore-iot-operations__samples__wasm__graph-simple.yaml"
+METADATA = DATA / "broken_metadata" / "valid.json"
 _RULE = re.compile(r"^[─━\s]+$")
 
 
@@ -48,10 +51,12 @@ def _table_commands() -> set[str]:
 class Tables:
     """Runs commands with ``-o table`` and keeps (command, data, columns, text) per table."""
 
-    def __init__(self, server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, server: ServerProcess, monkeypatch: pytest.MonkeyPatch,
+                 docker_config: Path) -> None:
         self.runner = CliRunner()
         env: dict[str, str | None] = {k: None for k in server.cli_env() if k.startswith("IOTOPS_")}
-        self.env = {**env, "IOTOPS_DATA_DIR": str(server.data_dir), "COLUMNS": str(WIDTH)}
+        self.env = {**env, "IOTOPS_DATA_DIR": str(server.data_dir), "COLUMNS": str(WIDTH),
+                    "DOCKER_CONFIG": str(docker_config)}
         self.seen: list[tuple[str, Any, Any, str]] = []
         real = output_module._table
 
@@ -63,12 +68,29 @@ class Tables:
 
         monkeypatch.setattr(output_module, "_table", spy)
 
+    def invoke(self, args: list[str], stdin: str | None) -> Any:
+        """The CLI in this process, in a thread of its own: publishing commands run their own
+        event loop, and a test elsewhere in the session may leave one on the main thread."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def call() -> Any:
+            return self.runner.invoke(cli, args, env=self.env, input=stdin, prog_name="iotops",
+                                      catch_exceptions=False)
+
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(call).result()
+
     def __call__(self, *args: str, stdin: str | None = None) -> str:
-        result = self.runner.invoke(cli, [*args, "-o", "table"], env=self.env, input=stdin,
-                                    prog_name="iotops", catch_exceptions=False)
+        result = self.invoke([*args, "-o", "table"], stdin)
         # `registry test` exits 1 for a failed test; anything else must succeed.
         assert result.exit_code in ((0, 1) if "test" in args else (0,)), result.output
-        return result.output
+        return str(result.output)
+
+    def json(self, *args: str) -> Any:
+        """A command's JSON, for the test's own use (no table is rendered)."""
+        result = self.invoke([*args, "-o", "json"], None)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
 
 
 def _words(data: Any, columns: Any) -> set[str]:
@@ -106,8 +128,11 @@ def test_split_words_catches_a_folded_word() -> None:
 
 
 @pytest.fixture
-def tables(dev_server: ServerProcess, monkeypatch: pytest.MonkeyPatch) -> Iterator[Tables]:
-    t = Tables(dev_server, monkeypatch)
+def tables(
+    dev_server: ServerProcess, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Tables]:
+    (tmp_path / "docker").mkdir()
+    t = Tables(dev_server, monkeypatch, tmp_path / "docker")
     yield t
     t.runner.invoke(cli, ["dev", "fault", "--clear"], env=t.env)
 
@@ -160,6 +185,7 @@ def test_every_table_fits_80_columns_without_splitting_a_word(
     tables("dev", "registry", "anonymous-pull")
     tables("dev", "counters")
     tables("dev", "fault", "--target", "identity", "--status", "503", "--count", "1")
+    _publishing_and_signing(tables, registry, tmp_path)
 
     commands = {c for c, *_ in tables.seen}
     assert commands == _table_commands(), f"not rendered: {_table_commands() - commands}"
@@ -173,6 +199,52 @@ def test_every_table_fits_80_columns_without_splitting_a_word(
     # The layout really was for 80 columns: some table had to wrap or cut.
     assert any("…" in text or len(text.splitlines()) > len(data) + 2
                for _, data, _, text in tables.seen if isinstance(data, list))
+
+
+def _publishing_and_signing(tables: Tables, registry: str, tmp_path: Path) -> None:
+    """Validate, push, inspect, copy, pull, sign, verify and delete on the dev registry."""
+    team = f"tbl-{uuid.uuid4().hex[:6]}"
+    token = tables.json("dev", "registry", "token", "create", "-n", team,
+                        "--repository", f"{team}/*", "--actions", "pull,push,delete")
+    auth = ["-u", token["username"], "--password-stdin"]
+    pw = token["password"] + "\n"
+
+    def ref(path: str) -> str:
+        return f"{registry}/{team}/{path}"
+
+    ca = tmp_path / "ca"
+    tables("dev", "ca", "create", "--out-dir", str(ca))
+    graph = tmp_path / "graph.yaml"
+    graph.write_text(GRAPH.read_text().replace(
+        "azure-samples/explore-iot-operations/temperature", f"{team}/temperature"))
+    module = tmp_path / "temperature.wasm"
+    module.write_bytes(b"\0asm\x01\x00\x00\x00")
+    tables("graph", "validate", str(graph))
+    tables("connector", "validate", str(METADATA))
+    tables("graph", "push", str(graph), "--to", ref("graph-simple:1.0.0"), "--module",
+           f"{team}/temperature:1.0.0={module}", *auth, "--no-progress", stdin=pw)
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(b"a blob with a name long enough to matter")
+    tables("artifact", "push", ref("blob:1.0.0"), f"{blob}:application/octet-stream",
+           "-a", "org.opencontainers.image.description=a description of some length", *auth,
+           "--no-progress", stdin=pw)
+    tables("artifact", "inspect", ref("graph-simple:1.0.0"), *auth, stdin=pw)
+    tables("artifact", "tags", ref("graph-simple"), *auth, stdin=pw)
+    tables("artifact", "pull", ref("blob:1.0.0"), "-O", str(tmp_path / "pulled"), *auth,
+           "--no-progress", stdin=pw)
+    tables("artifact", "copy", ref("blob:1.0.0"), ref("blob-copy:1.0.0"), *auth,
+           "--no-progress", stdin=pw)
+    tables("artifact", "sign", ref("blob:1.0.0"), "--key", str(ca / "signer.key"),
+           "--cert", str(ca / "chain.pem"), *auth, stdin=pw)
+    tables("artifact", "verify", ref("blob:1.0.0"), "--ca-file", str(ca / "ca.pem"), *auth,
+           stdin=pw)
+    root = tmp_path / "connector"
+    (root / "app").mkdir(parents=True)
+    (root / "app" / "connector").write_text("#!/bin/sh\nexec echo connector\n")
+    tables("connector", "push", "--metadata", str(METADATA), "--from-dir", str(root),
+           "--entrypoint", "/app/connector", "--to", ref("connectors/rest-connector:1.0.0"), *auth,
+           "--no-progress", stdin=pw)
+    tables("artifact", "delete", ref("blob-copy:1.0.0"), "-y", *auth, stdin=pw)
 
 
 def test_registry_test_table_fits_100_columns(dev_server: ServerProcess) -> None:

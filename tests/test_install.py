@@ -48,9 +48,17 @@ def _third_party_imports() -> dict[str, set[str]]:
 def _distribution_of(module: str) -> str:
     """The installed distribution whose files hold ``module`` (namespace packages such as
     ``azure`` are shared by several, so the module's own file decides)."""
-    spec = importlib.util.find_spec(module)
-    assert spec is not None and spec.origin, f"{module} is not installed"
-    origin = Path(spec.origin).resolve()
+    parts = module.split(".")
+    origin = None
+    while parts and origin is None:
+        try:  # some extension submodules have no spec of their own: use their package's
+            spec = importlib.util.find_spec(".".join(parts))
+        except ValueError:
+            spec = None
+        if spec is not None and spec.origin and spec.origin not in ("built-in", "frozen"):
+            origin = Path(spec.origin).resolve()
+        parts.pop()
+    assert origin is not None, f"{module} is not installed"
     top = module.split(".")[0]
     for name in md.packages_distributions().get(top, []):
         for file in md.distribution(name).files or []:
