@@ -38,11 +38,37 @@ if [ -n "${APT_PACKAGES:-}" ]; then
     apt_install $APT_PACKAGES
 fi
 
+step() { echo "install: $*"; }
+
 if [ ! -x .venv/bin/python ]; then
+    step "creating the virtual environment .venv"
     "$PYTHON" -m venv .venv
+    FIRST=1
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 SPEC="."
 if [ -n "${EXTRAS:-}" ]; then SPEC=".[${EXTRAS}]"; fi
-.venv/bin/python -m pip install -q -c constraints.txt -e "$SPEC" 2>&1 | grep -v -e "^WARNING: Location" || true
-.venv/bin/python -c 'import iotops_registry' # fail loudly if the install did not work
+LOG=.venv/pip-install.log
+set +e
+if [ -n "${FIRST:-}" ]; then
+    # The first run downloads and builds everything (about a minute): show each package.
+    step "installing iotops-registry${EXTRAS:+[$EXTRAS]} and its Python packages (pinned by constraints.txt)"
+    .venv/bin/python -m pip install --progress-bar off -c constraints.txt -e "$SPEC" 2>&1 \
+        | tee "$LOG" | grep --line-buffered -E "^(Collecting|Successfully installed)" \
+        | sed -u -e "s/^/  /"
+    RC=${PIPESTATUS[0]}
+else
+    step "updating iotops-registry${EXTRAS:+[$EXTRAS]} in .venv"
+    .venv/bin/python -m pip install -q -c constraints.txt -e "$SPEC" >"$LOG" 2>&1
+    RC=$?
+fi
+set -e
+if [ "$RC" -ne 0 ]; then
+    grep -v -e "^WARNING: Location" "$LOG" >&2 || true
+    echo "install: pip failed (exit $RC); the whole log is in $LOG" >&2
+    exit 1
+fi
+# Importing the package proves little: start the real entry point, as a user would, and fail
+# loudly if it cannot serve (a missing runtime dependency shows up only here).
+step "checking that \`iotops serve\` starts"
+.venv/bin/python scripts/check-serve.py .venv/bin

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 # docker-registry and skopeo: the development registry of `iotops serve --dev` and its tests.
 # chromium: the portal's browser tests drive Debian's Chromium (never a downloaded browser).
 # umoci: unpacks images pushed with `iotops connector push --from-dir` in the publishing tests.
-APT_PACKAGES="docker-registry skopeo chromium umoci" EXTRAS=test scripts/install.sh
+# libnss3-tools: certutil, for the README's steps that make Chromium trust the local CA.
+APT_PACKAGES="docker-registry skopeo chromium umoci libnss3-tools" EXTRAS=test scripts/install.sh
 scripts/ensure-postgres.sh
 
 export PYTHONDONTWRITEBYTECODE=1

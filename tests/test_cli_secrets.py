@@ -166,3 +166,24 @@ def test_cli_artifact_secret_flow(server: ServerProcess, http: httpx.Client, res
     assert r.code == 1 and "SecretNotFound" in r.stderr
     r = iotops(server, "secret", "set", "-n", "bad_name", "--value-stdin", stdin="x")
     assert r.code == 1 and "ERROR:" in r.stderr
+
+
+def test_cli_secret_names_get_the_rule(server: ServerProcess) -> None:
+    """A bad name is answered with Key Vault's rule, as docs/api.md promises, whichever
+    command names it; the value is read but never sent."""
+    rule = "is not a valid Key Vault secret name: use 1 to 127 letters, digits and hyphens."
+    for args, stdin in [
+        (("secret", "set", "-n", "bad_name", "--value-stdin"), "value-never-sent"),
+        (("secret", "show", "-n", "bad_name"), None),
+        (("secret", "show", "-n", "x" * 128, "--reveal"), None),
+        (("secret", "delete", "-n", "bad.name", "-y"), None),
+    ]:
+        r = iotops(server, *args, stdin=stdin)
+        assert r.code == 1, r.output
+        assert r.stderr.startswith("ERROR: (InvalidKeyVaultSecretName) '"), r.stderr
+        assert rule in r.stderr and "value-never-sent" not in r.output
+    # The same rule admits 127 characters.
+    longest = f"n{uuid.uuid4().hex}".ljust(127, "x")
+    ok = iotops(server, "secret", "set", "-n", longest, "--value-stdin", stdin="v")
+    assert ok.code == 0, ok.stderr
+    assert iotops(server, "secret", "delete", "-n", longest, "--purge", "-y").code == 0

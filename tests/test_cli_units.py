@@ -179,6 +179,33 @@ def test_update_body_code_signing_kinds() -> None:
     assert "codeSigningCas" not in apply_update(plain, EndpointChange(secrets=()))["properties"]
 
 
+def test_update_keeps_the_settings_the_flags_leave_out() -> None:
+    uami = {**DOC, "properties": {**DOC["properties"], "authentication": {
+        "method": "UserAssignedManagedIdentity",
+        "userAssignedManagedIdentitySettings": {"clientId": GUID, "tenantId": "t-1",
+                                                "scope": "s/.default"},
+    }}}
+    new = "99999999-9999-9999-9999-999999999999"
+    body = apply_update(uami, EndpointChange(auth=AuthParams(client_id=new)))
+    assert body["properties"]["authentication"] == {
+        "method": "UserAssignedManagedIdentity",
+        "userAssignedManagedIdentitySettings": {"clientId": new, "tenantId": "t-1",
+                                                "scope": "s/.default"},
+    }
+    assert uami["properties"]["authentication"]["userAssignedManagedIdentitySettings"][
+        "clientId"] == GUID  # the input is not modified
+    # Another method starts afresh, and so does an explicit --auth-type.
+    with pytest.raises(CliError, match="requires the following parameters: --tenant-id"):
+        apply_update(DOC, EndpointChange(auth=AuthParams(client_id=new)))
+    with pytest.raises(CliError, match="--tenant-id"):
+        apply_update(uami, EndpointChange(auth=AuthParams(
+            auth_type="UserAssignedManagedIdentity", client_id=new)))
+    body = apply_update(uami, EndpointChange(auth=AuthParams(secret_ref="pull")))
+    assert body["properties"]["authentication"] == {
+        "method": "ArtifactPullSecret", "artifactPullSecretSettings": {"secretRef": "pull"},
+    }
+
+
 def test_empty_change() -> None:
     assert EndpointChange().empty()
     assert not EndpointChange(secrets=()).empty()
@@ -269,7 +296,8 @@ def test_json_yaml_none() -> None:
     assert render(ROWS, OutputOptions("none")) == ""
 
 
-def test_table_prints_values_literally() -> None:
+def test_table_prints_values_literally(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)  # not a terminal: one line per row
     doc = {
         "name": "[bold]x[/bold]",
         "id": "/subscriptions/s/resourceGroups/My-RG/providers/p",

@@ -1,6 +1,8 @@
-"""A canary password set through every path must appear only where it belongs: the vault's own
-get-secret response and `iotops secret show --reveal`. Everything else is scanned: every file
-under the data directory, every server log line (DEBUG), every HTTP response body, all CLI
+"""A canary password set through every path must appear only in responses to the caller that
+set or read it: the vault's answers to set-secret (which echo the value, as Azure Key Vault's
+do) and get-secret, and `iotops secret show --reveal`. Everything else is scanned: every file
+under the data directory, every server log line (DEBUG), every other HTTP response body (the
+ARM API, which also forwards values to the vault, and the vault's other answers), all CLI
 output, and (on PostgreSQL) every row of every table."""
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ Q = {"api-version": API_VERSION}
 def test_canaries_do_not_leak(tmp_path: Path) -> None:
     canary_api = f"CanaryApi-{uuid.uuid4().hex}"
     canary_cli = f"CanaryCli-{uuid.uuid4().hex}"
-    canaries = (canary_api.encode(), canary_cli.encode())
+    canary_vault = f"CanaryVault-{uuid.uuid4().hex}"
+    canaries = (canary_api.encode(), canary_cli.encode(), canary_vault.encode())
     db = create_pg_database() if database_backend() == "postgresql" else None
     srv = ServerProcess(tmp_path / "leak", database_url=db, extra_args=["--log-level", "debug"])
     srv.start()
@@ -135,22 +138,40 @@ def test_canaries_do_not_leak(tmp_path: Path) -> None:
         )
         assert r.status_code == 200
 
-        # --- the two places a value may appear (positive controls) ------------------------------
+        # --- the places a value may appear: answers to its own caller (positive controls) ----
         revealed = iotops(srv, "secret", "show", "-n", "leak-cli", "--reveal")
         allowed.append(("cli secret show --reveal", revealed.output.encode()))
         vault_token = cred.mint("https://vault.azure.net")
-        with httpx.Client(verify=tls) as vault:
-            got = vault.get(
-                f"{srv.endpoints['vault']}/secrets/leak-pass/",
-                params={"api-version": "7.5"},
-                headers={"Authorization": f"Bearer {vault_token}"},
-            )
-        allowed.append(("vault get-secret", got.content))
+        vault_url = srv.endpoints["vault"]
+        kv_q = {"api-version": "7.5"}
+        with httpx.Client(
+            base_url=vault_url, verify=tls, headers={"Authorization": f"Bearer {vault_token}"}
+        ) as vault:
+            got = vault.get("/secrets/leak-pass/", params=kv_q)
+            allowed.append(("vault get-secret", got.content))
+            put = vault.put("/secrets/leak-direct", params=kv_q, json={"value": canary_vault})
+            allowed.append(("vault set-secret, to its caller", put.content))
+            # The vault's other answers carry no value, to anyone.
+            version = put.json()["id"].rsplit("/", 1)[1]
+            for method, path, body in [
+                ("GET", "/secrets", None),
+                ("GET", "/secrets/leak-direct/versions", None),
+                ("GET", "/secrets/leak-pass/versions", None),
+                ("PATCH", f"/secrets/leak-direct/{version}", {"contentType": "text/plain"}),
+                ("PUT", "/secrets/bad_name", {"value": canary_vault}),
+                ("PUT", "/secrets/leak-direct", {"value": canary_vault, "tags": "x"}),
+                ("DELETE", "/secrets/leak-direct", None),
+                ("GET", "/deletedsecrets/leak-direct", None),
+                ("POST", "/deletedsecrets/leak-direct/recover", None),
+            ]:
+                r = vault.request(method, path, params=kv_q, json=body)
+                scanned.append((f"vault {method} {path} ({r.status_code})", r.content))
         arm.close()
     finally:
         srv.stop()
     assert canary_cli.encode() in allowed[0][1]
     assert canary_api.encode() in allowed[1][1]
+    assert canary_vault.encode() in allowed[2][1]
 
     for path in sorted(srv.data_dir.rglob("*")):
         if path.is_file():

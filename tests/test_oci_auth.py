@@ -284,7 +284,7 @@ async def test_credentials_never_go_to_a_realm_on_another_host() -> None:
     fake = FakeRegistry(realm="https://evil.test/token")
     auth = Recording(AuthConfig(username="alice", password="s3cret"))
     async with client(fake, authenticator=auth) as registry:
-        with pytest.raises(TokenEndpointError, match="allowed_realm_hosts"):
+        with pytest.raises(TokenEndpointError, match="allowedRealmHosts"):
             await registry.get_blob("a", DIGEST)
     assert auth.calls == 0  # not even asked: an Entra exchange would already leak a token
     assert fake.token_requests == [] and fake.other_host_requests == []

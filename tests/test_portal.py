@@ -413,6 +413,43 @@ def test_inline_rules_and_step_validation(
     expect(page.locator("#cmd-create")).to_be_focused()
 
 
+def test_error_summary_follows_the_method_and_the_fixes(
+    page: Page, server: ServerProcess, scope: Scope
+) -> None:
+    """The summary lists only the current step's visible fields that are still wrong."""
+    open_portal(page, server, scope)
+    open_create(page)
+    basics(page, "stale-errors", "myacr.azurecr.io")
+    click(page, "Next")
+    summary = page.locator("#wizard-errors")
+    page.get_by_label("User managed identity").check()
+    page.get_by_label("Client ID").fill("not-a-guid")
+    click(page, "Review + create")
+    expect(summary).to_contain_text("There are 2 problems to fix.")
+    expect(summary).to_contain_text("Client ID")
+    expect(summary).to_contain_text("Tenant ID")
+
+    page.get_by_label("Anonymous").check()  # the UAMI fields are gone: so is the summary
+    expect(summary).to_be_hidden()
+    page.get_by_label("Artifact secret").check()
+    expect(summary).to_be_hidden()
+    screenshot(page, "11b-wizard-summary-after-method-change")
+
+    page.get_by_label("User managed identity").check()
+    click(page, "Review + create")
+    expect(summary).to_contain_text("There are 2 problems to fix.")
+    page.get_by_label("Client ID").fill(UAMI_CLIENT)  # fixed: only the tenant is left
+    expect(summary).to_contain_text("There is 1 problem to fix.")
+    expect(summary).not_to_contain_text("Client ID")
+    expect(summary).to_contain_text("Tenant ID")
+    page.get_by_label("Tenant ID").fill("still-not-a-guid")
+    expect(summary).to_contain_text("tenant ID must be a GUID")
+    page.get_by_label("Tenant ID").fill(UAMI_TENANT)
+    expect(summary).to_be_hidden()
+    click(page, "Review + create")
+    expect(page.locator("#review-json")).to_contain_text(UAMI_TENANT)
+
+
 def test_server_errors_land_on_their_fields(
     page: Page, server: ServerProcess, scope: Scope, http: httpx.Client, console: ConsoleWatch
 ) -> None:
@@ -552,6 +589,14 @@ def test_details_panel_shows_the_resource(
     endpoint_id = scope.endpoint_path("default")
     expect(page.locator("#details-json")).to_contain_text(f'"id": "{endpoint_id}"')
     expect(page.locator("#details-json")).to_contain_text('"host": "mcr.microsoft.com"')
+    # The long resource id wraps inside the panel: nothing runs out of sight sideways.
+    overflow = page.locator("#details-json").evaluate("e => e.scrollWidth - e.clientWidth")
+    assert overflow <= 0, f"the JSON is {overflow}px wider than the panel"
+    id_box = page.get_by_text(endpoint_id[-40:]).bounding_box()
+    panel_box = page.locator("#details-json").bounding_box()
+    assert id_box and panel_box and id_box["x"] + id_box["width"] <= (
+        panel_box["x"] + panel_box["width"]
+    )
     screenshot(page, "13-details-panel")
     page.keyboard.press("Escape")
     expect(details).to_be_hidden()

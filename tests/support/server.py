@@ -117,5 +117,7 @@ class ServerProcess:
     def cli_env(self) -> dict[str, str]:
         """Environment for running the ``iotops`` CLI against this server."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("IOTOPS_")}
+        # pytest-xdist workers inherit COLUMNS=80; tables use the width a test asks for.
+        env.pop("COLUMNS", None)
         env["IOTOPS_DATA_DIR"] = str(self.data_dir)
         return env

@@ -101,8 +101,8 @@ class ManagedIdentityAuthenticator:
     async def authorization(self, challenge: Challenge) -> AuthConfig:
         if not challenge.is_bearer:
             raise TokenEndpointError(
-                "an Entra identity needs a registry with Bearer token auth; "
-                f"this one asked for {challenge.scheme!r}"
+                "An Entra identity needs a registry with Bearer token authentication; "
+                f"this one asked for {challenge.scheme!r}."
             )
         url, host = _exchange_url(challenge.realm)
         service = challenge.service or host
@@ -118,7 +118,7 @@ class ManagedIdentityAuthenticator:
         except AzureError as exc:
             first = (str(exc).splitlines() or [""])[0][:200]
             raise TokenEndpointError(
-                f"no Entra token for {self._scope} ({type(exc).__name__}: {first})"
+                f"No Entra token for {self._scope} ({type(exc).__name__}: {first})."
             ) from exc
         return token.token, token.expires_on - self._wall()
 
@@ -130,7 +130,7 @@ class ManagedIdentityAuthenticator:
         body = await self._post(url, host, form)
         refresh = body.get("refresh_token")
         if not isinstance(refresh, str) or not refresh:
-            raise TokenEndpointError(f"the token exchange at {host} returned no refresh_token")
+            raise TokenEndpointError(f"The token exchange at {host} answered no refresh_token.")
         exp = unverified_expiry(refresh)
         ttl = exp - self._wall() if exp is not None else _DEFAULT_REFRESH_TTL
         return refresh, ttl
@@ -149,7 +149,7 @@ class ManagedIdentityAuthenticator:
             except httpx.TransportError as exc:
                 if last:
                     raise RegistryUnreachable(
-                        f"token exchange at {host}: {type(exc).__name__}",
+                        f"The token exchange at {host} did not answer ({type(exc).__name__}).",
                         kind="timeout" if isinstance(exc, httpx.TimeoutException) else "connect",
                     ) from exc
                 await self._sleep(self._delay(attempt, None))
@@ -158,14 +158,14 @@ class ManagedIdentityAuthenticator:
                 return _json_object(raw, host)
             if status in (401, 403):
                 raise RegistryAuthError(
-                    f"the token exchange at {host} refused the Entra token ({status})",
+                    f"The token exchange at {host} refused the Entra token ({status}).",
                     status=status,
                     step="token",
                 )
             if status not in _RETRY_STATUSES or last:
                 break
             await self._sleep(self._delay(attempt, hint))
-        raise TokenEndpointError(f"the token exchange at {host} answered {status}", status=status)
+        raise TokenEndpointError(f"The token exchange at {host} answered {status}.", status=status)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -178,7 +178,7 @@ def _exchange_url(realm: str) -> tuple[str, str]:
     parts = urlsplit(realm)
     host = parts.hostname or ""
     if not host:
-        raise TokenEndpointError("the registry's challenge has no usable realm URL")
+        raise TokenEndpointError("The registry's challenge has no usable realm URL.")
     scheme = "http" if parts.scheme == "http" and is_loopback(host) else "https"
     return f"{scheme}://{format_host_port(host, parts.port)}/oauth2/exchange", host
 
@@ -186,7 +186,7 @@ def _exchange_url(realm: str) -> tuple[str, str]:
 async def _read_body(response: httpx.Response, host: str) -> bytes:
     raw, more = await read_bounded(response.aiter_bytes(), _MAX_BODY)
     if more:
-        raise TokenEndpointError(f"the token exchange at {host} answered more than 64 KiB")
+        raise TokenEndpointError(f"The token exchange at {host} answered more than 64 KiB.")
     return raw
 
 
@@ -196,7 +196,7 @@ def _json_object(raw: bytes, host: str) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise TokenEndpointError(f"the token exchange at {host} did not answer a JSON object")
+        raise TokenEndpointError(f"The token exchange at {host} did not answer a JSON object.")
     return body
 
 

@@ -13,7 +13,13 @@ from urllib.parse import quote
 import click
 
 from .identity import admin_get, admin_send
-from .options import ConnectionOptions, OutputOptions, connection_options, output_options
+from .options import (
+    CanonicalChoice,
+    ConnectionOptions,
+    OutputOptions,
+    connection_options,
+    output_options,
+)
 from .output import Column, emit
 from .prompt import confirm_delete
 
@@ -31,7 +37,7 @@ TOKEN_COLUMNS: list[Column] = [
         f"{s['repository']}: {','.join(s['actions'])}" for s in d.get("scopes") or []
     )),
 ]
-_ROLE = click.Choice(["AcrPull", "AcrPush"], case_sensitive=False)
+_ROLE = CanonicalChoice(["AcrPull", "AcrPush"])
 
 
 def _seg(value: str) -> str:

@@ -104,8 +104,17 @@ def _flags(names: Sequence[str]) -> str:
     return ", ".join(_PARAMS[n][0] for n in names)
 
 
-def build_authentication(p: AuthParams) -> dict[str, Any]:
-    """``{"method": ..., "<method>Settings": {...}}`` for the flags, or a ``CliError``."""
+def build_authentication(
+    p: AuthParams, *, current: dict[str, Any] | None = None, require: bool = True
+) -> dict[str, Any]:
+    """``{"method": ..., "<method>Settings": {...}}`` for the flags, or a ``CliError``.
+
+    ``current`` is the endpoint's authentication (on update): when the flags keep its method
+    (inferred, not named with ``--auth-type``), settings they do not name keep their stored
+    values, so ``--client-id`` alone does not ask for ``--tenant-id`` again; ``--auth-type``
+    starts the method afresh. ``require=False`` checks the flags only (before the current
+    authentication is known).
+    """
     provided = p.provided()
     if p.no_auth:
         if provided or p.auth_type is not None:
@@ -124,14 +133,18 @@ def build_authentication(p: AuthParams) -> dict[str, Any]:
             f"Parameters {_flags(improper)} are not compatible with authentication type "
             f"'{m.name}'."
         )
-    missing = [n for n in _required(m) if n not in provided]
-    if missing:
+    by_param = {f.param: f.name for f in m.fields}
+    settings: dict[str, Any] = {}
+    if current is not None and p.auth_type is None and current.get("method") == m.name:
+        settings = copy.deepcopy(m.settings(current))
+    settings.update({by_param[n]: p.values[n] for n in provided})
+    missing = [n for n in _required(m) if settings.get(by_param[n]) is None]
+    if missing and require:
         raise CliError(
             f"Authentication type '{m.name}' requires the following parameters: "
             f"{_flags(missing)}"
         )
-    by_param = {f.param: f.name for f in m.fields}
-    return m.authentication({by_param[n]: p.values[n] for n in provided})
+    return m.authentication(settings)
 
 
 def code_signing_cas(
@@ -178,7 +191,8 @@ class EndpointChange:
 def apply_update(doc: dict[str, Any], change: EndpointChange) -> dict[str, Any]:
     """The PUT body for ``doc`` changed only where a flag was given.
 
-    Authentication flags rebuild the whole authentication (as in az); a code signing flag
+    Authentication flags that keep the endpoint's method change only the settings they name;
+    flags that select another method replace the whole authentication. A code signing flag
     replaces the references of its kind and keeps the other kind (an empty list clears it).
     """
     body = strip_read_only(doc)
@@ -186,7 +200,10 @@ def apply_update(doc: dict[str, Any], change: EndpointChange) -> dict[str, Any]:
     if change.host is not None:
         props["host"] = change.host
     if change.auth.given():
-        props["authentication"] = build_authentication(change.auth)
+        current = props.get("authentication")
+        props["authentication"] = build_authentication(
+            change.auth, current=current if isinstance(current, dict) else None
+        )
     if change.config_maps is not None or change.secrets is not None:
         current = [c for c in props.get("codeSigningCas") or [] if isinstance(c, dict)]
         config_maps = change.config_maps

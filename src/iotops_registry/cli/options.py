@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -14,6 +14,7 @@ from ..config import default_data_dir
 
 __all__ = [
     "OUTPUT_FORMATS",
+    "CanonicalChoice",
     "ConnectionOptions",
     "GreedyOption",
     "OutputOptions",
@@ -119,6 +120,19 @@ def output_options(f: F) -> F:
         "-o", "--output", envvar="IOTOPS_OUTPUT", default="json", show_default=True,
         type=click.Choice(OUTPUT_FORMATS), help="Output format ($IOTOPS_OUTPUT).",
     )(f)
+
+
+class CanonicalChoice(click.Choice[str]):
+    """Choices spelled as the docs spell them (``AcrPull``), in help and errors alike, that
+    still accept any case on input. Click's ``case_sensitive=False`` shows them lowercased."""
+
+    def __init__(self, choices: Sequence[str]) -> None:
+        super().__init__(choices, case_sensitive=True)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            value = next((c for c in self.choices if str(c).lower() == value.lower()), value)
+        return super().convert(value, param, ctx)
 
 
 class GreedyOption(click.Option):

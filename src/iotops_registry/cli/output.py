@@ -99,6 +99,99 @@ def _get_key(name: str) -> Callable[[Any], Any]:
     return lambda row: row.get(name) if isinstance(row, dict) else None
 
 
+# Between two columns: one space of padding on each side of the (blank) vertical rule.
+_GAP = 3
+# A column of prose (cells with spaces) may wrap down to this width before columns of single
+# words (names, states, codes) give up anything.
+_PROSE_FLOOR = 16
+# A header cut to fit its values keeps at least this many cells ("Provi…").
+_HEADER_FLOOR = 6
+
+
+def _level(wants: list[int], budget: int) -> list[int]:
+    """``wants`` cut down from the top, evenly, so that they sum to at most ``budget``."""
+    if sum(wants) <= budget:
+        return list(wants)
+    lo, hi = 1, max(wants)
+    while lo < hi:  # the highest level whose total fits
+        mid = (lo + hi + 1) // 2
+        if sum(min(w, mid) for w in wants) <= budget:
+            lo = mid
+        else:
+            hi = mid - 1
+    return [min(w, lo) for w in wants]
+
+
+def _widths(headers: list[str], cells: list[list[str]], width: int) -> list[int]:
+    """Column widths that fit ``width`` and never split a word.
+
+    Every column first gets its longest word (so wrapping happens only at spaces); what is
+    left goes to the columns that would otherwise wrap. When even the longest words do not
+    fit, prose columns shrink first (to ``_PROSE_FLOOR``), then all columns evenly; a word
+    wider than its column is cut with an ellipsis, never folded onto the next line.
+    """
+    from rich.cells import cell_len
+
+    budget = max(len(headers), width - _GAP * (len(headers) - 1))
+    columns = [[h, *(row[i] for row in cells)] for i, h in enumerate(headers)]
+    natural = [max(cell_len(line) for text in col for line in text.splitlines() or [""])
+               for col in columns]
+    if sum(natural) <= budget:
+        return natural
+    def longest_word(texts: list[str]) -> int:
+        return max((cell_len(w) for text in texts for w in text.split()), default=0)
+
+    least = [max(longest_word(col), 1) for col in columns]
+    if sum(least) > budget:
+        # 1. Prose wraps onto more lines: squeeze those columns first.
+        prose = [any(" " in text.strip() for text in col[1:]) for col in columns]
+        fixed = sum(w for w, p in zip(least, prose, strict=True) if not p)
+        squeezed = iter(_level(
+            [w for w, p in zip(least, prose, strict=True) if p],
+            max(budget - fixed, _PROSE_FLOOR * sum(prose)),
+        ))
+        least = [next(squeezed) if p else w for w, p in zip(least, prose, strict=True)]
+    if sum(least) > budget:
+        # 2. A header wider than its column's values ("ProvisioningState" over "Succeeded")
+        #    gives way before any value does.
+        least = [
+            min(w, max(longest_word(col[1:]), min(cell_len(col[0]), _HEADER_FLOOR)))
+            for w, col in zip(least, columns, strict=True)
+        ]
+        # 3. Then every column evenly, widest first.
+        least = _level(least, budget)
+    spare = budget - sum(least)
+    want = [n - w for n, w in zip(natural, least, strict=True)]
+    total = sum(want)
+    if spare <= 0 or total == 0:
+        return least
+    share = [w + (spare * extra) // total for w, extra in zip(least, want, strict=True)]
+    # Hand the rounding remainder to the columns that still wrap, widest need first.
+    left = spare - (sum(share) - sum(least))
+    for i in sorted(range(len(share)), key=lambda i: natural[i] - share[i], reverse=True):
+        if left <= 0:
+            break
+        if share[i] < natural[i]:
+            share[i] += 1
+            left -= 1
+    return share
+
+
+def _console_width() -> int | None:
+    """The terminal's width, or ``$COLUMNS``; ``None`` when piped without ``$COLUMNS``."""
+    import os
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    import sys
+
+    if sys.stdout is not None and sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def _table(data: Any, columns: Sequence[Column] | None) -> str:
     from rich import box
     from rich.console import Console
@@ -107,15 +200,19 @@ def _table(data: Any, columns: Sequence[Column] | None) -> str:
 
     rows = data if isinstance(data, list) else [data]
     cols = list(columns) if columns is not None else _generic_columns(rows)
+    headers = [header for header, _ in cols]
+    cells = [[_text(get(row)) for _, get in cols] for row in rows]
+    width = _console_width()
+    widths = _widths(headers, cells, width) if width else None
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for header, _ in cols:
-        table.add_column(header, overflow="fold")
-    for row in rows:
+    for i, header in enumerate(headers):
+        # "ellipsis": a word wider than its column is cut with "…", never folded mid-word.
+        table.add_column(header, overflow="ellipsis", width=widths[i] if widths else None)
+    for row_cells in cells:
         # Text() keeps values literal: rich would otherwise read "[...]" as markup.
-        table.add_row(*(Text(_text(get(row))) for _, get in cols))
-    console = Console(highlight=False)
-    if not console.is_terminal:  # piped: do not wrap at 80 columns
-        console = Console(highlight=False, width=4096)
+        table.add_row(*(Text(cell) for cell in row_cells))
+    # Piped without $COLUMNS: one line per row, however long.
+    console = Console(highlight=False, width=width or 4096)
     with console.capture() as capture:
         console.print(table)
     return "\n".join(line.rstrip() for line in capture.get().splitlines()) + "\n"

@@ -19,6 +19,7 @@ from .endpoint_body import (
 )
 from .errors import ArmError, CliError
 from .options import (
+    CanonicalChoice,
     ConnectionOptions,
     GreedyOption,
     OutputOptions,
@@ -53,7 +54,7 @@ def _auth_options(f: F) -> F:
                          help=setting.cli_help)(f)
     default = auth_methods.DEFAULT_METHOD.name
     f = click.option("--auth-type", metavar="METHOD",
-                     type=click.Choice(AUTH_TYPES, case_sensitive=False),
+                     type=CanonicalChoice(AUTH_TYPES),
                      help=f"Authentication method: {', '.join(AUTH_TYPES)} [default: inferred "
                           f"from the flags below, else {default}].")(f)
     return click.option("--no-auth", is_flag=True,
@@ -210,7 +211,9 @@ def update(
 ) -> None:
     """Update a registry endpoint; only what the flags name changes.
 
-    Any authentication flag replaces the whole authentication, inferred as in `create`.
+    Authentication flags for the endpoint's current method change only what they name
+    (`--client-id` alone keeps the stored tenant id and scope); flags that select another
+    method (inferred as in `create`), and --auth-type, replace the whole authentication.
     A code signing flag replaces the references of its kind; given without names, it
     removes them. The update fails, rather than overwrite, if someone else changed the
     endpoint meanwhile.
@@ -219,6 +222,8 @@ def update(
     Examples:
       iotops registry update -n myacr -i myinstance -g myrg --host myacr2.azurecr.io
       iotops registry update -n myacr -i myinstance -g myrg --secret-ref acr-pull
+      iotops registry update -n uami -i myinstance -g myrg \\
+        --client-id 00000000-0000-0000-0000-000000000000
       iotops registry update -n myacr -i myinstance -g myrg --cs-secret-refs
     """
     change = EndpointChange(host, auth, cs_config_map_refs, cs_secret_refs)
@@ -227,7 +232,8 @@ def update(
             "Nothing to update: pass --host, authentication flags or code signing flags."
         )
     if auth.given():
-        build_authentication(auth)  # flag errors before any request
+        # Flag errors before any request; what the flags leave out may be stored already.
+        build_authentication(auth, require=False)
     with connect(conn) as client:
         result = update_endpoint(client, resource_group, instance, name, change)
     emit(result, out, REGISTRY_COLUMNS)
@@ -274,8 +280,11 @@ TEST_COLUMNS: list[Column] = [
     ("Step", lambda d: d.get("name")),
     ("Status", lambda d: d.get("status")),
     ("Code", lambda d: d.get("code")),
-    ("Message", lambda d: d.get("message")),
-    ("Hint", lambda d: d.get("hint")),
+    # The hint joins the message: a narrow column of its own would wrap every few words.
+    ("Message", lambda d: " ".join(
+        part for part in (d.get("message"), f"Hint: {d['hint']}" if d.get("hint") else "")
+        if part
+    )),
     ("Ms", lambda d: d.get("durationMs")),
 ]
 

@@ -27,11 +27,20 @@ __all__ = ["secret"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+def _iso_time(epoch: Any) -> str | None:
+    """Seconds since 1970 as ISO 8601 UTC, as az shows Key Vault times."""
+    if isinstance(epoch, bool) or not isinstance(epoch, int | float):
+        return None if epoch is None else str(epoch)
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 SECRET_COLUMNS: list[Column] = [
     ("Name", lambda d: d.get("name")),
     ("ContentType", lambda d: d.get("properties", {}).get("contentType")),
     ("Enabled", lambda d: d.get("properties", {}).get("enabled")),
-    ("Updated", lambda d: d.get("properties", {}).get("updated")),
+    ("Updated", lambda d: _iso_time(d.get("properties", {}).get("updated"))),
 ]
 
 

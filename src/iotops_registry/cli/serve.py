@@ -43,7 +43,9 @@ __all__ = ["serve", "token"]
                    "and on demand).")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
-              help="Logging level; no level ever logs a secret value.")
+              help="Console logging: info shows one line per request served and warnings; "
+                   "debug adds the libraries' own logs (every outgoing request). No level "
+                   "ever logs a secret value.")
 @click.option("--baseline-endpoint", is_flag=True, hidden=True,
               help="Serve /-/baseline, a fixed JSON body, for benchmarks.")
 @click.option("--identity-port", default=None, type=click.IntRange(0, 65535),
@@ -88,13 +90,10 @@ def serve(
     On first start this creates a local CA (DIR/tls/ca.pem), a server certificate and a
     token signing key. When the server is ready it writes DIR/endpoints.json.
     """
-    import logging
-
+    from ..console import configure_logging
     from ..server import ServeOptions, run
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(log_level)
     opts = ServeOptions(
         data_dir=data_dir,
         bind=bind,

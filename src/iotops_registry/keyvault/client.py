@@ -20,7 +20,7 @@ from azure.core.exceptions import (
 )
 from azure.keyvault.secrets import SecretClient, SecretProperties
 
-from ..domain.secrets import SecretInfo
+from ..domain.secrets import SecretInfo, check_kv_name
 from ..errors import ApiError, SecretUnavailable
 from ..netutil import is_loopback
 
@@ -39,6 +39,14 @@ def _info(props: SecretProperties) -> SecretInfo:
         enabled=bool(props.enabled) if props.enabled is not None else True,
         updated=int(updated.timestamp()) if updated else None,
     )
+
+
+def _check_name(name: str) -> None:
+    """Key Vault's name rule, checked here so that the caller hears the rule itself rather
+    than the vault's bare ``BadParameter`` (or, for reads, a misleading "unavailable")."""
+    problem = check_kv_name(name)
+    if problem:
+        raise ApiError(problem, code="InvalidKeyVaultSecretName", status=400, target="name")
 
 
 class KeyVaultSecrets:
@@ -78,6 +86,7 @@ class KeyVaultSecrets:
 
         Reads the versions list, so no value ever enters this process just to check.
         """
+        _check_name(name)
         try:
             versions = list(self._client.list_properties_of_secret_versions(name))
         except ResourceNotFoundError:
@@ -99,6 +108,7 @@ class KeyVaultSecrets:
         content_type: str | None = None,
         tags: dict[str, str] | None = None,
     ) -> SecretInfo:
+        _check_name(name)
         try:
             secret = self._client.set_secret(name, value, content_type=content_type, tags=tags)
         except HttpResponseError as exc:
@@ -115,6 +125,7 @@ class KeyVaultSecrets:
 
     def value(self, name: str, version: str | None = None) -> tuple[str, str | None]:
         """The value (and its version) of a secret. Raises :class:`SecretUnavailable`."""
+        _check_name(name)
         try:
             secret = self._client.get_secret(name, version)
         except ResourceNotFoundError:
@@ -137,6 +148,7 @@ class KeyVaultSecrets:
 
     def delete(self, name: str, *, purge: bool = False) -> bool:
         """Soft-delete a secret (and purge it when asked); ``False`` if it did not exist."""
+        _check_name(name)
         try:
             self._client.begin_delete_secret(name).wait()
             if purge:

@@ -14,6 +14,7 @@ from typing import Any
 
 import uvicorn
 
+from ..console import access_logged
 from ..devregistry import find_registry_binary
 from ..errors import ConfigurationError
 from .build import Runtime, build
@@ -35,7 +36,8 @@ def _uvicorn_config(listener: Listener, log_level: str) -> uvicorn.Config:
     """A listener's settings; without a certificate it serves plain HTTP (the IMDS).
     ``proxy_headers=False``: the peer address is the socket's, never X-Forwarded-For."""
     return uvicorn.Config(
-        listener.app,
+        access_logged(listener.app),
+        log_config=None,  # uvicorn's records go through the console set up by `iotops serve`
         proxy_headers=listener.proxy_headers,
         ssl_certfile=listener.cert_file,
         ssl_keyfile=listener.key_file,

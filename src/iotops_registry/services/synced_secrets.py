@@ -150,7 +150,8 @@ class SyncedSecretService:
                 raise ConflictError(
                     f"The synced secret '{name}' is used by registry endpoint(s) "
                     f"{', '.join(repr(u) for u in users)}. Change those endpoints first, or "
-                    "delete with force=true.",
+                    "delete it anyway with force=true (the CLI: iotops secretsync delete "
+                    "--force).",
                     code="SyncedSecretInUse",
                     target=name,
                 )

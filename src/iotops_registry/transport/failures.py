@@ -100,4 +100,7 @@ def unreachable(exc: httpx.TransportError, what: str) -> RegistryUnreachable:
         "protocol": "the server broke the HTTP protocol",
         "connect": "the connection failed",
     }[kind]
-    return RegistryUnreachable(f"{what}: {reason} ({type(exc).__name__})", kind=kind)
+    # A sentence: it may be shown as is (a connection test step, a health message).
+    return RegistryUnreachable(
+        f"{what[:1].upper()}{what[1:]}: {reason} ({type(exc).__name__}).", kind=kind
+    )

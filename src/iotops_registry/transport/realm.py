@@ -33,15 +33,16 @@ class RealmPolicy:
         try:
             url = httpx.URL(realm)
         except (httpx.InvalidURL, TypeError):
-            raise TokenEndpointError("the registry's challenge has an invalid realm URL") from None
+            raise TokenEndpointError("The registry's challenge has an invalid realm URL.") from None
         host = url.host.lower()
         if not host or url.scheme not in ("https", "http"):
-            raise TokenEndpointError("the registry's challenge has an invalid realm URL")
+            raise TokenEndpointError("The registry's challenge has an invalid realm URL.")
         if url.scheme == "http" and not is_loopback(host):
-            raise TokenEndpointError(f"refusing the plain-HTTP token service at {host}")
+            raise TokenEndpointError(f"Refusing the plain-HTTP token service at {host}.")
         if with_credentials and host != self.registry_host and host not in self.allowed_hosts:
             raise TokenEndpointError(
-                f"the registry {self.registry_host} sends clients to the token service at "
-                f"{host}; credentials are not sent there unless it is in allowed_realm_hosts"
+                f"The registry {self.registry_host} sends clients to the token service at "
+                f"{host}; credentials are not sent there unless the endpoint's connection "
+                "settings allow that host (allowedRealmHosts, --allow-realm-host)."
             )
         return url

@@ -81,10 +81,10 @@ def _parse(body: bytes, host: str, now: float) -> tuple[str, float]:
     except (ValueError, UnicodeDecodeError):
         doc = None
     if not isinstance(doc, dict):
-        raise TokenEndpointError(f"the token service at {host} did not answer a JSON object")
+        raise TokenEndpointError(f"The token service at {host} did not answer a JSON object.")
     token = doc.get("token") or doc.get("access_token")
     if not isinstance(token, str) or not token:
-        raise TokenEndpointError(f"the token service at {host} answered no token")
+        raise TokenEndpointError(f"The token service at {host} answered no token.")
     lifetimes: list[float] = []
     expires_in = doc.get("expires_in")
     if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) and expires_in > 0:
@@ -123,7 +123,9 @@ async def fetch_token(
                 if status == 200:
                     body, truncated = await read_bounded(response, TOKEN_BODY_LIMIT)
                     if truncated:
-                        raise TokenEndpointError(f"the token service at {host} answered > 64 KiB")
+                        raise TokenEndpointError(
+                            f"The token service at {host} answered more than 64 KiB."
+                        )
                     return _parse(body, host, wall())
             finally:
                 await response.aclose()
@@ -134,11 +136,11 @@ async def fetch_token(
             continue
         if status in (401, 403):
             raise RegistryAuthError(
-                f"the token service at {host} refused the credentials ({status})",
+                f"The token service at {host} refused the credentials ({status}).",
                 status=status,
                 step="token",
             )
         if status not in _RETRY_STATUSES or last:
             break
         await sleep(policy.delay(attempt, hint))
-    raise TokenEndpointError(f"the token service at {host} answered {status}", status=status)
+    raise TokenEndpointError(f"The token service at {host} answered {status}.", status=status)

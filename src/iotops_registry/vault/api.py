@@ -208,9 +208,9 @@ class VaultApp(JsonApp):
                 expires=body.expires,
             )
         )
-        # Real Key Vault echoes the value back; we do not: a value leaves the vault only in
-        # a get-secret response (SecretClient.set_secret(...).value is therefore None).
-        return _json(wire.bundle(self._origin(request), secret.properties))
+        # As Key Vault does, the response echoes the value to the caller that just sent it
+        # (SecretClient.set_secret(...).value): it leaks nothing the caller did not have.
+        return _json(wire.bundle(self._origin(request), secret.properties, body.value))
 
     async def _secret_get(self, request: Request, route: _Route) -> Response:
         return await self._version_get(request, route)

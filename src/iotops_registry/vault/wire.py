@@ -122,7 +122,8 @@ def _common(doc: dict[str, Any], p: SecretProperties) -> dict[str, Any]:
 
 
 def bundle(origin: str, p: SecretProperties, value: str | None = None) -> dict[str, Any]:
-    """A SecretBundle; ``value`` only for get-secret, the one response that carries it."""
+    """A SecretBundle; ``value`` only in the answers to set-secret (the caller's own value)
+    and get-secret, the two responses that carry one."""
     doc: dict[str, Any] = {} if value is None else {"value": value}
     doc["id"] = _id(origin, p)
     return _common(doc, p)

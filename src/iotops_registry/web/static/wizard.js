@@ -27,6 +27,7 @@
     syncOriginal: null, // {name, etag, username, password} of the edited endpoint's secret
     createdSync: null, // {name, etag} of a synced secret this panel already wrote
     touched: new Set(),
+    summary: { problems: [], extra: [] }, // what the error summary lists
     caFields: [],
     busy: false,
   };
@@ -165,11 +166,18 @@
     return label ? label.textContent.replace(/\s*\*$/, "") : id;
   }
 
-  /* The error summary (role=alert, so it is announced): field problems and other errors. */
+  /* The error summary (role=alert, so it is announced): field problems and other errors.
+     W.summary keeps what it lists, so a change can take back what no longer applies. */
   function showSummary(problems, extra) {
+    W.summary = { problems: problems.map((p) => Object.assign({}, p)), extra: extra || [] };
+    renderSummary();
+  }
+
+  function renderSummary() {
     const box = $("wizard-errors");
+    const { problems, extra } = W.summary;
     const items = problems.map((p) => el("li", {}, `${labelOf(p.id)}: ${p.message}`));
-    for (const message of extra || []) items.push(el("li", {}, message));
+    for (const message of extra) items.push(el("li", {}, message));
     box.hidden = items.length === 0;
     if (items.length === 0) {
       box.replaceChildren();
@@ -179,6 +187,28 @@
       el("p", { class: "error-summary-title" }, items.length === 1
         ? "There is 1 problem to fix." : `There are ${items.length} problems to fix.`),
       el("ul", {}, items));
+  }
+
+  /* After a change (method, picker mode, a field's value): the summary keeps only problems
+     of visible fields on this step that still hold, with their current text. A problem the
+     server reported stays until its field is edited; other server errors go when the
+     method changes, since they were about the request as it was. */
+  function refreshSummary(options) {
+    const before = JSON.stringify(W.summary);
+    const edited = options && options.edited;
+    const problems = [];
+    for (const p of W.summary.problems) {
+      if (FIELDS[p.id].step !== W.step || !isActive(p.id)) continue;
+      if (p.server) {
+        if (p.id !== edited) problems.push(p);
+        continue;
+      }
+      const message = FIELDS[p.id].check();
+      if (message) problems.push({ id: p.id, message });
+    }
+    const extra = options && options.methodChanged ? [] : W.summary.extra;
+    W.summary = { problems, extra };
+    if (JSON.stringify(W.summary) !== before) renderSummary();
   }
 
   function focusField(id) {
@@ -321,7 +351,7 @@
       const id = T.fieldForTarget(e.target, table, W.caFields);
       if (id && FIELDS[id] && isActive(id) && !mapped.some((m) => m.id === id)) {
         setError(id, e.message);
-        mapped.push({ id, message: e.message });
+        mapped.push({ id, message: e.message, server: true });
       } else {
         other.push(`The server refused the request: ${P.api.describe(e)}`);
       }
@@ -518,21 +548,27 @@
     if (search) K.fill(search[1]);
     if (/-new-name$/.test(id)) K.ROLES.forEach((role) => validate(`${role}-new-name`));
     if (id === SYNC) K.ROLES.forEach((role) => validate(`${role}-select`));
+    if (FIELDS[id]) refreshSummary({ edited: id });
   }
 
   function onChange(event) {
     const target = event.target;
-    if (target.name === "method") showMethod();
+    if (target.name === "method") {
+      showMethod();
+      refreshSummary({ methodChanged: true });
+    }
     const mode = /^(username|password)-mode$/.exec(target.name);
     if (mode) {
       K.showMode(mode[1]);
       validate(`${mode[1]}-select`);
+      refreshSummary();
     }
     const select = /^(username|password)-select$/.exec(target.id);
     if (select) {
       K.select(select[1], target.value);
       W.touched.add(target.id);
       validate(target.id);
+      refreshSummary({ edited: target.id });
     }
   }
 
