@@ -269,6 +269,8 @@ def test_registry_test_table_fits_100_columns(dev_server: ServerProcess) -> None
         assert step["code"] in table.stdout
     words = {w for s in report["steps"] for k in ("name", "status", "code", "message", "hint")
              for w in str(s.get(k) or "").split()} | {"Step", "Status", "Code", "Message",
-                                                      "Ms", "Hint:"}
+                                                      "Ms", "Hint:", "Status:",
+                                                      report["status"]}
+    assert lines[-1] == f"Status: {report['status']}", table.stdout
     bad = [t for t in split_words(table.stdout, words) if not t.isdigit()]
     assert not bad, table.stdout

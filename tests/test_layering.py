@@ -38,7 +38,8 @@ ALLOWED: dict[str, set[str]] = {
     # Publishing: artifacts built, validated, pushed; above the registry client, knows
     # nothing of the resource provider.
     "packaging": {"oci", "remote", "transport", "authn"},
-    "domain": set(),
+    # domain may use the pure OCI model (reference grammar) and nothing else of ours.
+    "domain": {"oci"},
     "security": {"config"},
     "store": set(),
     "keyvault": {"domain"},

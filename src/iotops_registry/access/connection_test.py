@@ -4,10 +4,12 @@ and a hint that says what to fix (after ``az acr check-health``).
     DnsResolution → TcpConnect → TlsHandshake → RegistryPing → CredentialAcquisition
       → TokenExchange → PullPermission → CatalogPermission
 
-A step that fails stops the ones that depend on it (they are reported as Skipped). The test
-always reads credentials fresh: a rotated secret or a new role shows at once. Credentials
-go only to the endpoint's host and its token realm (another realm host must be allowed in
-the endpoint's connection settings).
+A step that fails stops the ones that depend on it (they are reported as Skipped). The
+report's status is ``Succeeded`` only when a pull was proven; ``PartiallyVerified`` when no
+step failed but pull permission could not be tested (no repository to pull from); else
+``Failed``. The test always reads credentials fresh: a rotated secret or a new role shows
+at once. Credentials go only to the endpoint's host and its token realm (another realm host
+must be allowed in the endpoint's connection settings).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ STEPS = (
     "CatalogPermission",
 )
 _TIMEOUT = 10.0
+_FROM_CATALOG = 3  # catalog repositories tried when none is named
 
 
 class _Report:
@@ -70,6 +73,14 @@ class _Report:
         ms = int((time.perf_counter() - t0) * 1000) if t0 else 0
         return self.add(StepResult(name, status, code, message, hint, ms))
 
+    def status(self) -> str:
+        """Succeeded only when a pull was proven; PartiallyVerified when nothing failed but
+        pull permission could not be tested."""
+        if any(s.status == "Failed" for s in self.steps):
+            return "Failed"
+        pulled = any(s.name == "PullPermission" and s.status == "Succeeded" for s in self.steps)
+        return "Succeeded" if pulled else "PartiallyVerified"
+
     def finish(self) -> dict[str, Any]:
         done = {s.name for s in self.steps}
         for name in STEPS:
@@ -79,9 +90,8 @@ class _Report:
                 )
         order = {n: i for i, n in enumerate(STEPS)}
         self.steps.sort(key=lambda s: order[s.name])
-        failed = any(s.status == "Failed" for s in self.steps)
         return {
-            "status": "Failed" if failed else "Succeeded",
+            "status": self.status(),
             "registry": self.target.registry,
             "repository": self.repository,
             "authenticationMethod": self.target.method.name,
@@ -98,8 +108,8 @@ async def run_connection_test(
     access: RegistryAccess, target: EndpointTarget, repository: str | None = None
 ) -> dict[str, Any]:
     """Test ``target`` (loaded by ``services.RegistryEndpointService.target``)."""
-    # Without a repository, the permission steps pick one from the catalog, under the
-    # host's path prefix.
+    # Without a repository, the permission steps pick one: the host's path prefix, the
+    # probe repository of the connection settings, then the catalog (see _candidates).
     report = _Report(target, repository)
     try:
         await _run(access, target, report)
@@ -341,81 +351,138 @@ async def _token_step(
     return True
 
 
-async def _permission_steps(client: Any, target: EndpointTarget, report: _Report) -> None:
-    repository = report.repository
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _candidates(
+    target: EndpointTarget, named: str | None, catalog: list[str] | None
+) -> list[tuple[str, str]]:
+    """Repositories that can prove pull permission, in order, each with where it came from:
+    the one named; else the host's path prefix, the connection settings' probe repository,
+    then the catalog's first repositories under the prefix."""
+    if named is not None:
+        return [(named, "named")]
+    found: list[tuple[str, str]] = []
+    if target.prefix:
+        found.append((target.prefix, "the host's path prefix"))
+    if target.settings.probe_repository:
+        found.append((target.settings.probe_repository, "the probe repository"))
+    prefix = target.prefix + "/" if target.prefix else ""
+    found += [(r, "the catalog") for r in (catalog or []) if r.startswith(prefix)][:_FROM_CATALOG]
+    unique: dict[str, str] = {}
+    for repository, source in found:
+        unique.setdefault(repository, source)
+    return list(unique.items())
+
+
+async def _catalog_step(client: Any, anonymous: bool) -> tuple[StepResult, list[str] | None]:
     t0 = time.perf_counter()
     catalog: list[str] | None = None
-    catalog_step: StepResult | None = None
     try:
         catalog = await client.catalog(page_size=100)
-        catalog_step = StepResult(
+        step = StepResult(
             "CatalogPermission",
             "Succeeded",
             "CatalogListed",
-            f"Listed {len(catalog)} repositories.",
+            f"Listed {_repositories(catalog)}.",
         )
     except RegistryAuthError:
-        catalog_step = StepResult(
+        who = "Requests without credentials" if anonymous else "The credentials"
+        step = StepResult(
             "CatalogPermission",
             "Warning",
             "CatalogDenied",
-            "The credentials cannot list the registry's repositories (normal for "
-            "repository-scoped tokens).",
-            "Name a repository to test pull permission.",
+            f"{who} cannot list the registry's repositories; this is normal for "
+            "repository-scoped tokens and for registries that only list to their users.",
         )
     except RegistryNotFound:
-        catalog_step = StepResult(
-            "CatalogPermission",
-            "Warning",
-            "CatalogUnsupported",
+        step = StepResult(
+            "CatalogPermission", "Warning", "CatalogUnsupported",
             "The registry does not offer a catalog.",
         )
     except RegistryError as exc:
-        catalog_step = StepResult("CatalogPermission", "Warning", "CatalogFailed", str(exc))
-    catalog_step.duration_ms = int((time.perf_counter() - t0) * 1000)
-    if repository is None and catalog:
-        under = [r for r in catalog if not target.prefix or r.startswith(target.prefix + "/")]
-        repository = under[0] if under else None
-        report.repository = repository
+        step = StepResult("CatalogPermission", "Warning", "CatalogFailed", str(exc))
+    step.duration_ms = int((time.perf_counter() - t0) * 1000)
+    return step, catalog
+
+
+def _repositories(catalog: list[str]) -> str:
+    return "1 repository" if len(catalog) == 1 else f"{len(catalog)} repositories"
+
+
+async def _permission_steps(client: Any, target: EndpointTarget, report: _Report) -> None:
+    """Pull permission is proven only by a pull (a tags list) from a real repository; when
+    no repository can be found, the step says so and the report is PartiallyVerified."""
+    catalog_step, catalog = await _catalog_step(client, target.plan.kind == NO_CREDENTIAL)
+    named = report.repository
     t0 = time.perf_counter()
-    if repository is None:
-        report.step(
-            "PullPermission",
-            "Skipped",
-            "NoRepository",
-            "No repository was named and none could be listed.",
-            "Pass a repository to test pull permission.",
-            t0,
-        )
-    else:
+    missing: list[str] = []
+    for repository, source in _candidates(target, named, catalog):
         try:
             tags = await client.list_tags(repository, page_size=10)
-            report.step(
-                "PullPermission",
-                "Succeeded",
-                "PullAllowed",
-                f"Can pull from '{repository}' ({len(tags)} tags seen).",
-                "",
-                t0,
-            )
         except RegistryAuthError as exc:
+            report.repository = repository
+            via = "" if source == "named" else f" ({source})"
             report.step(
                 "PullPermission",
                 "Failed",
                 "PullDenied",
-                f"Not allowed to pull from '{repository}' ({exc.status}).",
+                f"Not allowed to pull from '{repository}'{via} ({exc.status}).",
                 target.method.texts.pull_denied_hint,
                 t0,
             )
+            break
         except RegistryNotFound:
-            report.step(
-                "PullPermission",
-                "Failed",
-                "RepositoryNotFound",
-                f"The repository '{repository}' does not exist on {target.registry}.",
-                "Check the repository name.",
-                t0,
-            )
+            if source == "named":
+                report.step(
+                    "PullPermission",
+                    "Failed",
+                    "RepositoryNotFound",
+                    f"The repository '{repository}' does not exist on {target.registry}.",
+                    "Check the repository name.",
+                    t0,
+                )
+                break
+            missing.append(repository)  # a guess that does not exist proves nothing
+            continue
         except RegistryHTTPError as exc:
+            report.repository = repository
             report.step("PullPermission", "Failed", "PullFailed", str(exc), "", t0)
+            break
+        report.repository = repository
+        via = "" if source == "named" else f", chosen from {source}"
+        report.step(
+            "PullPermission",
+            "Succeeded",
+            "PullAllowed",
+            f"Can pull from '{repository}' ({_plural(len(tags), 'tag')} seen{via}).",
+            "",
+            t0,
+        )
+        break
+    else:
+        report.step(
+            "PullPermission",
+            "Skipped",
+            "PullNotVerified",
+            _why_unverified(target, catalog_step, missing),
+            "Name a repository to pull from (iotops registry test --repository, or the "
+            "test's Repository field in the portal), or set one for every health check: "
+            "iotops registry connection set --probe-repository REPO.",
+            t0,
+        )
     report.add(catalog_step)
+
+
+def _why_unverified(target: EndpointTarget, catalog: StepResult, missing: list[str]) -> str:
+    if missing:
+        names = ", ".join(f"'{m}'" for m in missing)
+        return f"Pull permission is not verified: {names} do not exist on {target.registry}."
+    if catalog.status == "Succeeded":
+        where = f" under '{target.prefix}'" if target.prefix else ""
+        return f"Pull permission is not verified: the registry holds no repository{where}."
+    return (
+        "Pull permission is not verified: no repository was named, the connection settings "
+        "name no probe repository, and the catalog could not be listed."
+    )

@@ -132,6 +132,7 @@ class ConnectionSettingsValues(_Answer):
     caBundle: str | None
     plainHttp: bool
     allowedRealmHosts: list[str]
+    probeRepository: str | None
 
 
 class ConnectionSettingsResource(_Answer):
@@ -150,7 +151,7 @@ class TestStep(_Answer):
 
 
 class ConnectionTestReport(_Answer):
-    status: Literal["Succeeded", "Failed"]
+    status: Literal["Succeeded", "PartiallyVerified", "Failed"]
     registry: str
     repository: str | None
     authenticationMethod: str

@@ -37,7 +37,7 @@ TOKEN_COLUMNS: list[Column] = [
         f"{s['repository']}: {','.join(s['actions'])}" for s in d.get("scopes") or []
     )),
 ]
-_ROLE = CanonicalChoice(["AcrPull", "AcrPush"])
+_ROLE = CanonicalChoice(["AcrPull", "AcrPush", "AcrDelete"])
 
 
 def _seg(value: str) -> str:
@@ -66,7 +66,8 @@ def show(conn: ConnectionOptions, out: OutputOptions) -> None:
 @click.option("--assignee", required=True, metavar="CLIENT_ID",
               help="Client id (or object id) of the principal, or a user-assigned "
                    "identity's name.")
-@click.option("--role", required=True, type=_ROLE, help="AcrPull: pull; AcrPush: pull and push.")
+@click.option("--role", required=True, type=_ROLE, help="AcrPull: pull; AcrPush: pull and push; "
+              "AcrDelete: delete only.")
 @connection_options
 @output_options
 def role_assign(assignee: str, role: str, conn: ConnectionOptions, out: OutputOptions) -> None:

@@ -292,7 +292,8 @@ TEST_COLUMNS: list[Column] = [
 @registry.command("test")
 @_endpoint_ref
 @click.option("--repository", "-r", help="A repository to check pull permission on "
-              "[default: the first one the catalog lists under the endpoint's host].")
+              "[default: the host's path prefix, the endpoint's probe repository, then the "
+              "first ones the catalog lists under the host].")
 @connection_options
 @output_options
 def test_(name: str, instance: str, resource_group: str, repository: str | None,
@@ -301,7 +302,10 @@ def test_(name: str, instance: str, resource_group: str, repository: str | None,
 
     Checks DNS, TCP, TLS, the registry's /v2/ challenge, the credential (identity token or
     vault secret), the token exchange, pull permission and catalog permission, and names the
-    first failing step with a hint. Exits 1 when the test fails.
+    first failing step with a hint. The status is Succeeded only after a real pull;
+    PartiallyVerified when nothing failed but no repository could prove pull permission
+    (name one with --repository, or set a probe repository with `registry connection set`).
+    Exits 1 unless the status is Succeeded.
 
     \b
     Examples:
@@ -315,6 +319,7 @@ def test_(name: str, instance: str, resource_group: str, repository: str | None,
     report = reply.body
     if out.format == "table" and not out.query:
         emit(report.get("steps", []), out, TEST_COLUMNS)
+        click.echo(f"Status: {report.get('status')}")
     else:
         emit(report, out, None)
     if report.get("status") != "Succeeded":
@@ -349,12 +354,15 @@ def connection_show(name: str, instance: str, resource_group: str, conn: Connect
 @click.option("--allow-realm-host", "realm_hosts", multiple=True, metavar="HOST",
               help="A token-realm host, other than the registry's, that may receive the "
                    "endpoint's credentials. Repeatable.")
+@click.option("--probe-repository", metavar="REPO",
+              help="The repository connection tests and health checks pull from when none "
+                   "is named (else the host's path prefix or the catalog's first).")
 @connection_options
 @output_options
 def connection_set(name: str, instance: str, resource_group: str,
                    registry_ca_file: str | None, plain_http: bool,
-                   realm_hosts: tuple[str, ...], conn: ConnectionOptions,
-                   out: OutputOptions) -> None:
+                   realm_hosts: tuple[str, ...], probe_repository: str | None,
+                   conn: ConnectionOptions, out: OutputOptions) -> None:
     """Replace an endpoint's connection settings. TLS verification is never turned off:
     give the registry's CA instead."""
     ca = None
@@ -362,7 +370,8 @@ def connection_set(name: str, instance: str, resource_group: str,
         with open(registry_ca_file, encoding="utf-8") as fh:
             ca = fh.read()
     body = {"properties": {"caBundle": ca, "plainHttp": plain_http,
-                           "allowedRealmHosts": list(realm_hosts)}}
+                           "allowedRealmHosts": list(realm_hosts),
+                           "probeRepository": probe_repository}}
     with connect(conn) as client:
         path = endpoint_path(client.subscription, resource_group, instance, name)
         reply = client.put(path + "/connectionSettings", body)

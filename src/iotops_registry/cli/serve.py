@@ -21,7 +21,7 @@ __all__ = ["serve", "token"]
               help="HTTPS port (0 picks a free one).")
 @click.option("--vault-port", default=None, type=click.IntRange(0, 65535),
               help="HTTPS port of the embedded vault (0 picks a free one) "
-                   "[default: 8444, or 0 when --port is 0].")
+                   "[default: the next free port after --port; 0 when --port is 0].")
 @click.option("--database-url", envvar="IOTOPS_DATABASE_URL", default=None,
               help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db "
                    "[default: SQLite in the data directory].")
@@ -50,21 +50,21 @@ __all__ = ["serve", "token"]
               help="Serve /-/baseline, a fixed JSON body, for benchmarks.")
 @click.option("--identity-port", default=None, type=click.IntRange(0, 65535),
               help="Loopback HTTP port of the IMDS-compatible managed identity endpoint "
-                   "[default: 8445, or 0 when --port is 0].")
+                   "[default: the next free port after --port; 0 when --port is 0].")
 @click.option("--dev", is_flag=True,
               help="Also run a development registry: the CNCF Distribution registry "
                    "(docker-registry) behind an ACR-compatible token service, plus request "
                    "counters and fault injection.")
 @click.option("--token-port", default=None, type=click.IntRange(0, 65535),
               help="With --dev: HTTPS port of the registry token service "
-                   "[default: 8446, or 0 when --port is 0].")
+                   "[default: the next free port after --port; 0 when --port is 0].")
 @click.option("--registry-host", default="127.0.0.1", show_default=True,
               type=click.Choice(["127.0.0.1", "::1"]),
               help="With --dev: the loopback address of the registry and its token service "
                    "(::1: an IPv6 registry, login server [::1]:PORT).")
 @click.option("--registry-port", default=None, type=click.IntRange(0, 65535),
               help="With --dev: HTTPS port of the registry "
-                   "[default: 8447, or 0 (a free port) when --port is 0].")
+                   "[default: the next free port after --port; 0 when --port is 0].")
 def serve(
     data_dir: Path,
     bind: str,

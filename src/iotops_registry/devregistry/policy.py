@@ -3,8 +3,9 @@
 The rules are ACR's:
 
 * ``AcrPull`` allows ``pull`` on every repository and listing the catalog; ``AcrPush`` adds
-  ``push``. Roles are assigned to a client id (or an object id) and checked when a token
-  is issued, so removing a role takes effect at the next token request.
+  ``push``; ``AcrDelete`` allows only ``delete`` (no pull, no catalog). Roles are assigned
+  to a client id (or an object id) and checked when a token is issued, so removing a role
+  takes effect at the next token request.
 * A repository token (``az acr token`` with a scope map) allows its actions on the
   repositories its patterns match (``team/*``), and never the catalog.
 * Anonymous pull, when enabled, allows ``pull`` on every repository, and nothing else.
@@ -29,7 +30,13 @@ __all__ = [
     "token_allowed",
 ]
 
-ROLES: dict[str, tuple[str, ...]] = {"AcrPull": ("pull",), "AcrPush": ("pull", "push")}
+# AcrDelete (delete only) authenticates at the exchange but cannot pull or list: what a
+# connection test must not report as a working pull.
+ROLES: dict[str, tuple[str, ...]] = {
+    "AcrPull": ("pull",),
+    "AcrPush": ("pull", "push"),
+    "AcrDelete": ("delete",),
+}
 _NOTHING: frozenset[str] = frozenset()
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9-]{5,50}$")
 _PATTERN = re.compile(r"^[a-z0-9._/*-]{1,256}$")
@@ -48,7 +55,7 @@ def role_allowed(roles: Iterable[str]) -> Allowed:
     def allowed(kind: str, name: str) -> frozenset[str]:
         if kind == "repository":
             return actions
-        if (kind, name) == CATALOG and actions:
+        if (kind, name) == CATALOG and "pull" in actions:
             return frozenset({"*"})
         return _NOTHING
 

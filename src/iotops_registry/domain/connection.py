@@ -1,6 +1,7 @@
 """Connection settings of an endpoint (this project's extension, kept beside the ARM
-resource): a private registry's CA bundle, plain HTTP for loopback registries, and token
-realm hosts other than the registry's that may receive its credentials."""
+resource): a private registry's CA bundle, plain HTTP for loopback registries, token realm
+hosts other than the registry's that may receive its credentials, and the repository the
+connection test proves pull permission on when none is named."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from cryptography import x509
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from ..errors import InvalidReference
+from ..oci.reference import check_repository
 from .models import _Wire
 
 __all__ = [
@@ -32,6 +35,9 @@ class ConnectionSettings:
     ca_bundle: str | None = None  # PEM: a private registry's CA
     plain_http: bool = False  # loopback registries only
     allowed_realm_hosts: tuple[str, ...] = ()
+    # The repository a connection test (and every health check) pulls from when none is
+    # named: without one, pull permission can only be proven through the catalog.
+    probe_repository: str | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConnectionSettings:
@@ -39,6 +45,7 @@ class ConnectionSettings:
             data.get("caBundle"),
             bool(data.get("plainHttp")),
             tuple(data.get("allowedRealmHosts") or ()),
+            data.get("probeRepository") or None,
         )
 
     @classmethod
@@ -51,6 +58,7 @@ class ConnectionSettings:
             "caBundle": self.ca_bundle,
             "plainHttp": self.plain_http,
             "allowedRealmHosts": list(self.allowed_realm_hosts),
+            "probeRepository": self.probe_repository,
         }
 
 
@@ -58,6 +66,12 @@ class ConnectionSettingsProperties(_Wire):
     caBundle: str | None = Field(default=None, max_length=_MAX_PEM)
     plainHttp: bool = False
     allowedRealmHosts: list[str] = Field(default_factory=list, max_length=8)
+    probeRepository: str | None = Field(default=None, max_length=256)
+
+    @field_validator("probeRepository")
+    @classmethod
+    def _repository(cls, v: str | None) -> str | None:
+        return _check_repository(v, "probeRepository")
 
     @field_validator("caBundle")
     @classmethod
@@ -90,9 +104,19 @@ class ConnectionTestBody(_Wire):
 
     @field_validator("repository")
     @classmethod
-    def _non_empty(cls, v: str | None) -> str | None:
-        if v is not None and not v:
-            raise PydanticCustomError(
-                "InvalidPropertyType", "repository must be a non-empty string."
-            )
-        return v
+    def _repository(cls, v: str | None) -> str | None:
+        return _check_repository(v, "repository")
+
+
+def _check_repository(value: str | None, name: str) -> str | None:
+    """An OCI repository name (the distribution spec's grammar), or None."""
+    if value is None:
+        return None
+    try:
+        return check_repository(value)
+    except InvalidReference:
+        raise PydanticCustomError(
+            "InvalidRepositoryName",
+            f"{name} must be an OCI repository name: lowercase path components of letters and "
+            "digits separated by '.', '_', '__' or '-', joined by '/' (e.g. graphs/simple).",
+        ) from None

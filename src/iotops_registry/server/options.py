@@ -12,15 +12,18 @@ __all__ = [
     "DEFAULT_TOKEN_PORT",
     "DEFAULT_VAULT_PORT",
     "LOOPBACK",
+    "PORT_FLAGS",
     "Ports",
     "ServeOptions",
 ]
 
 DEFAULT_PORT = 8443
-DEFAULT_VAULT_PORT = 8444
-DEFAULT_IDENTITY_PORT = 8445
-DEFAULT_TOKEN_PORT = 8446
-DEFAULT_REGISTRY_PORT = 8447
+# With the default --port, the other origins' nominal ports (each moves to the next free
+# port when taken, unless given explicitly).
+DEFAULT_VAULT_PORT = DEFAULT_PORT + 1
+DEFAULT_IDENTITY_PORT = DEFAULT_PORT + 2
+DEFAULT_TOKEN_PORT = DEFAULT_PORT + 3
+DEFAULT_REGISTRY_PORT = DEFAULT_PORT + 4
 LOOPBACK = "127.0.0.1"
 
 
@@ -35,34 +38,54 @@ class ServeOptions:
     trusted_issuers: list[str] = field(default_factory=list)
     log_level: str = "info"
     baseline_endpoint: bool = False
-    vault_port: int | None = None  # None: 8444, or a free port when ``port`` is 0
+    vault_port: int | None = None  # None: follows ``port`` (see :meth:`ports`)
     keyvault_url: str | None = None  # a real Azure Key Vault instead of the embedded one
     secret_cache_ttl: float = 60.0
     health_interval: float = 300.0  # seconds between health sweeps; 0 disables the sweep
     # Development stand-ins: the registry, its token service, counters and faults.
     dev: bool = False
-    identity_port: int | None = None  # None: 8445, or a free port when ``port`` is 0
-    token_port: int | None = None  # None: 8446, or a free port when ``port`` is 0
-    registry_port: int | None = None  # None: 8447, or a free port when ``port`` is 0
+    identity_port: int | None = None  # None: follows ``port``
+    token_port: int | None = None  # None: follows ``port``
+    registry_port: int | None = None  # None: follows ``port``
     # The loopback address of the development registry and its token service: 127.0.0.1,
     # or ::1 (an IPv6 registry, login server [::1]:port).
     registry_host: str = LOOPBACK
 
     def ports(self) -> Ports:
-        """The ports asked for; 0 means "any free port" (the listeners pick)."""
+        """The ports asked for; 0 means "any free port" (the listeners pick). A port not
+        given follows ``port``: nominally ``port + 1`` (vault), ``+ 2`` (identity), ``+ 3``
+        (token), ``+ 4`` (registry), and at bind time the next free port from there (see
+        :meth:`is_explicit`), so two servers that differ only in ``--port`` run side by
+        side."""
 
-        def resolved(port: int | None, default: int) -> int:
+        def resolved(port: int | None, offset: int) -> int:
             if port is not None:
                 return port
-            return 0 if self.port == 0 else default
+            return 0 if self.port == 0 else min(self.port + offset, 65535)
 
         return Ports(
             arm=self.port,
-            vault=resolved(self.vault_port, DEFAULT_VAULT_PORT),
-            identity=resolved(self.identity_port, DEFAULT_IDENTITY_PORT),
-            token=resolved(self.token_port, DEFAULT_TOKEN_PORT),
-            registry=resolved(self.registry_port, DEFAULT_REGISTRY_PORT),
+            vault=resolved(self.vault_port, 1),
+            identity=resolved(self.identity_port, 2),
+            token=resolved(self.token_port, 3),
+            registry=resolved(self.registry_port, 4),
         )
+
+    def is_explicit(self, origin: str) -> bool:
+        """Whether ``origin``'s port was given (and must be used as is)."""
+        if origin == "arm":
+            return True
+        return getattr(self, f"{origin}_port") is not None
+
+
+# The flag that sets each origin's port, for error messages.
+PORT_FLAGS = {
+    "arm": "--port",
+    "vault": "--vault-port",
+    "identity": "--identity-port",
+    "token": "--token-port",
+    "registry": "--registry-port",
+}
 
 
 @dataclass(frozen=True)

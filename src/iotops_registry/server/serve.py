@@ -17,8 +17,9 @@ import uvicorn
 from ..console import access_logged
 from ..devregistry import find_registry_binary
 from ..errors import ConfigurationError
+from ..netutil import format_host_port
 from .build import Runtime, build
-from .options import LOOPBACK, Ports, ServeOptions
+from .options import LOOPBACK, PORT_FLAGS, Ports, ServeOptions
 from .standins import Listener
 
 __all__ = ["bind", "run", "serve"]
@@ -60,6 +61,9 @@ def _run_loop(coro: Any) -> None:
     uvloop.run(coro)
 
 
+_SCAN = 64  # ports tried after a taken nominal port that was not given explicitly
+
+
 def _listen(bind: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in bind else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY on accepted sockets only when the
@@ -68,38 +72,85 @@ def _listen(bind: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((bind, port))
-    except OSError as exc:
+    except OSError:
         sock.close()
-        raise ConfigurationError(f"cannot listen on {bind}:{port}: {exc.strerror}") from None
+        raise
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
 
 
+def _listen_for(
+    origin: str, host: str, port: int, explicit: bool, taken: set[int]
+) -> socket.socket:
+    """Listen on ``port``; a port that was not given moves to the next free one."""
+    tries = 1 if explicit or port == 0 else _SCAN
+    error: OSError | None = None
+    for candidate in range(port, min(port + tries, 65536)):
+        if candidate in taken:
+            continue
+        try:
+            return _listen(host, candidate)
+        except OSError as exc:
+            error = exc
+    flag = PORT_FLAGS[origin]
+    why = error.strerror if error is not None else "taken by another origin of this server"
+    where = format_host_port(host, port)
+    if tries > 1:
+        where += f" (and the {tries - 1} ports after it)"
+    raise ConfigurationError(
+        f"cannot listen on {where} ({flag}): {why}. Choose the port with {flag}, or use "
+        "--port 0 to pick free ports."
+    )
+
+
+def _free_from(host: str, port: int, taken: set[int]) -> int:
+    """The first port from ``port`` that nothing listens on (for a child that binds it)."""
+    for candidate in range(port, min(port + _SCAN, 65536)):
+        if candidate in taken:
+            continue
+        try:
+            _listen(host, candidate).close()
+        except OSError:
+            continue
+        return candidate
+    raise ConfigurationError(
+        f"no free port in {port}-{port + _SCAN - 1} for the registry on {host}. Choose its "
+        "port with --registry-port, or --port 0 for free ports."
+    )
+
+
 def bind(opts: ServeOptions) -> tuple[Ports, dict[str, socket.socket]]:
-    """Listen on every origin's port (the stand-ins on loopback only); 0 picks a free port.
-    Returns the ports as bound, and the sockets by origin name."""
+    """Listen on every origin's port (the stand-ins on loopback only); 0 picks a free port,
+    and a port not given that is taken moves to the next free one. Returns the ports as
+    bound, and the sockets by origin name."""
     asked = opts.ports()
     wanted = [("arm", opts.bind, asked.arm), ("vault", opts.bind, asked.vault)]
     wanted.append(("identity", LOOPBACK, asked.identity))
     if opts.dev:
         wanted.append(("token", opts.registry_host, asked.token))
     sockets: dict[str, socket.socket] = {}
+    taken: set[int] = set()
     try:
         for name, host, port in wanted:
-            sockets[name] = _listen(host, port)
+            sock = _listen_for(name, host, port, opts.is_explicit(name), taken)
+            sockets[name] = sock
+            taken.add(int(sock.getsockname()[1]))
     except BaseException:
         for sock in sockets.values():
             sock.close()
         raise
     got = {name: int(sock.getsockname()[1]) for name, sock in sockets.items()}
+    registry = asked.registry
+    if opts.dev and registry and not opts.is_explicit("registry"):
+        registry = _free_from(opts.registry_host, registry, taken)
     return (
         Ports(
             arm=got["arm"],
             vault=got["vault"],
             identity=got["identity"],
             token=got.get("token", asked.token),
-            registry=asked.registry,
+            registry=registry,
         ),
         sockets,
     )

@@ -40,16 +40,38 @@ class HealthRecord:
 
 
 def health_from_report(report: dict[str, Any]) -> tuple[str, str]:
-    """(healthState, message) for a connection-test report."""
-    failed = [s for s in report["steps"] if s["status"] == "Failed"]
-    if not failed:
-        warnings = [s for s in report["steps"] if s["status"] == "Warning"]
-        note = f" ({warnings[0]['message']})" if warnings else ""
-        return "Available", f"All connection checks passed{note}."
-    first = failed[0]
-    state = "Degraded" if all(s["name"] in DEGRADING_STEPS for s in failed) else "Unavailable"
-    hint = f" {first['hint']}" if first.get("hint") else ""
-    return state, f"{first['name']}: {first['message']}{hint}"
+    """(healthState, message) for a connection-test report: Available only when a pull was
+    proven; Degraded when the registry and the credentials work but pulls are denied or
+    could not be tested; Unavailable when an earlier step failed."""
+    steps = report["steps"]
+    failed = [s for s in steps if s["status"] == "Failed"]
+    if failed:
+        first = failed[0]
+        state = (
+            "Degraded" if all(s["name"] in DEGRADING_STEPS for s in failed) else "Unavailable"
+        )
+        return state, _sentence(first)
+    pull = next((s for s in steps if s["name"] == "PullPermission"), None)
+    if report.get("status") != "Succeeded" or pull is None or pull["status"] != "Succeeded":
+        unverified = pull or {"message": "Pull permission was not tested.", "hint": ""}
+        return "Degraded", "The registry is reachable, but " + _sentence(unverified, False)
+    where = f" from '{report['repository']}'" if report.get("repository") else ""
+    message = f"All connection checks passed, including a pull{where}."
+    notes = " ".join(s["message"] for s in steps if s["status"] == "Warning")
+    return "Available", f"{message} {notes}".strip()
+
+
+def _sentence(step: dict[str, Any], named: bool = True) -> str:
+    """A step's message and hint as plain sentences (no nested brackets)."""
+    text = str(step["message"]).rstrip()
+    if not named:
+        text = text[0].lower() + text[1:] if text else text
+    elif "name" in step:
+        text = f"{step['name']}: {text}"
+    if text and text[-1] not in ".!?":
+        text += "."
+    hint = str(step.get("hint") or "").strip()
+    return f"{text} {hint}".strip()
 
 
 class HealthService:

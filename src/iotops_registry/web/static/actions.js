@@ -27,6 +27,24 @@
       step.hint ? el("p", { class: "test-step-hint" }, "Hint: ", step.hint) : null);
   }
 
+  // The summary only restates what the steps say: Succeeded means a pull was proven.
+  function summaryText(report) {
+    const steps = report.steps;
+    const failed = steps.find((s) => s.status === "Failed");
+    if (report.status === "Failed" && failed) {
+      return `the ${failed.name} step failed; the steps after it did not run.`;
+    }
+    if (report.status === "Succeeded") {
+      const from = report.repository ? ` from '${report.repository}'` : "";
+      return `every check passed, including a pull${from}.`;
+    }
+    if (report.status === "PartiallyVerified") {
+      return "the registry is reachable, but pull permission is not verified " +
+        "(see PullPermission below). Name a repository above and run again.";
+    }
+    return "see the steps below.";
+  }
+
   async function runTest() {
     const item = testing;
     if (!item) return;
@@ -36,7 +54,9 @@
     summary.textContent = `Testing the connection to ${item.properties.host}…`;
     steps.replaceChildren();
     $("test-again").disabled = true;
-    const r = await P.api.call("POST", `${item.id}/test`);
+    const repository = $("test-repository").value.trim();
+    const r = await P.api.call("POST", `${item.id}/test`,
+      repository ? { body: { repository } } : undefined);
     $("test-again").disabled = false;
     if (testing !== item) return;
     if (r.ok && r.data && Array.isArray(r.data.steps)) {
@@ -44,8 +64,7 @@
       summary.className = `test-summary test-summary-${status.toLowerCase()}`;
       summary.replaceChildren(
         el("span", { class: `status status-${status.toLowerCase()}` }, status),
-        ` Test connection to ${item.properties.host}: ${status === "Succeeded"
-          ? "every step succeeded." : "see the steps below."}`);
+        ` Test connection to ${item.properties.host}: ${summaryText(r.data)}`);
       steps.replaceChildren(...r.data.steps.map(stepItem));
       // A test records the endpoint's health: show the new state in the list.
       const fresh = await P.api.call("GET", `${item.id}?$expand=${P.api.EXPAND}`);
@@ -66,6 +85,7 @@
   function showTest(item, trigger) {
     testing = item;
     $("test-title").textContent = `Test connection: ${item.name}`;
+    $("test-repository").value = "";
     openDialog($("test-report"), trigger, $("test-report").querySelector(".blade-close"));
     runTest();
   }
