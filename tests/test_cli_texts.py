@@ -71,7 +71,7 @@ def test_secret_table_shows_iso_times(server: ServerProcess) -> None:
 
 def test_roles_are_spelled_as_documented(dev_server: ServerProcess) -> None:
     helped = _ok(dev_server, "dev", "registry", "role-assign", "--help")
-    assert "[AcrPull|AcrPush]" in helped and "acrpull" not in helped
+    assert "[AcrPull|AcrPush|AcrDelete]" in helped and "acrpull" not in helped
     bad = iotops(dev_server, "dev", "registry", "role-assign", "--assignee", "x", "--role", "Acr")
     assert bad.code == 2 and "'AcrPull', 'AcrPush'" in bad.stderr
     mi = json.loads(_ok(dev_server, "identity", "create", "-n", f"role-{_u()}"))
