@@ -104,22 +104,6 @@ def _listen_for(
     )
 
 
-def _free_from(host: str, port: int, taken: set[int]) -> int:
-    """The first port from ``port`` that nothing listens on (for a child that binds it)."""
-    for candidate in range(port, min(port + _SCAN, 65536)):
-        if candidate in taken:
-            continue
-        try:
-            _listen(host, candidate).close()
-        except OSError:
-            continue
-        return candidate
-    raise ConfigurationError(
-        f"no free port in {port}-{port + _SCAN - 1} for the registry on {host}. Choose its "
-        "port with --registry-port, or --port 0 for free ports."
-    )
-
-
 def bind(opts: ServeOptions) -> tuple[Ports, dict[str, socket.socket]]:
     """Listen on every origin's port (the stand-ins on loopback only); 0 picks a free port,
     and a port not given that is taken moves to the next free one. Returns the ports as
@@ -128,7 +112,7 @@ def bind(opts: ServeOptions) -> tuple[Ports, dict[str, socket.socket]]:
     wanted = [("arm", opts.bind, asked.arm), ("vault", opts.bind, asked.vault)]
     wanted.append(("identity", LOOPBACK, asked.identity))
     if opts.dev:
-        wanted.append(("token", opts.registry_host, asked.token))
+        wanted.append(("registry", opts.registry_host, asked.registry))
     sockets: dict[str, socket.socket] = {}
     taken: set[int] = set()
     try:
@@ -141,16 +125,12 @@ def bind(opts: ServeOptions) -> tuple[Ports, dict[str, socket.socket]]:
             sock.close()
         raise
     got = {name: int(sock.getsockname()[1]) for name, sock in sockets.items()}
-    registry = asked.registry
-    if opts.dev and registry and not opts.is_explicit("registry"):
-        registry = _free_from(opts.registry_host, registry, taken)
     return (
         Ports(
             arm=got["arm"],
             vault=got["vault"],
             identity=got["identity"],
-            token=got.get("token", asked.token),
-            registry=registry,
+            registry=got.get("registry", asked.registry),
         ),
         sockets,
     )
