@@ -140,7 +140,8 @@ class RegistryConfig:
                 "delete": {"enabled": True},
                 "cache": {"blobdescriptor": "inmemory"},
             },
-            "http": http,
+            # Relative Locations (``/v2/...``), as ACR answers: the front relays them as is.
+            "http": {**http, "relativeurls": True},
             # Token authentication only: the registry is never started without it.
             "auth": {
                 "token": {

@@ -15,7 +15,8 @@ realm, which names this origin too.
 The relay streams both ways (a blob is never held in memory), passes ``Range``, ``HEAD``,
 ``Docker-Content-Digest``, ``Link`` and the registry's challenge through, and tells the
 registry its public origin (``Host``, ``X-Forwarded-Proto``) so that the URLs it builds name
-this origin. Upload sessions get one stable URL each (:mod:`.uploads`). Every request is
+this origin; Locations go out relative, as ACR's do. Upload sessions get one stable URL each
+(:mod:`.uploads`). Every request is
 counted by kind and repository, and can be made to fail: a status for the next requests, or
 an upload connection dropped after N body bytes once the registry has stored them.
 """
@@ -29,7 +30,6 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.types import Message, Receive, Scope, Send
 
@@ -296,18 +296,16 @@ class RegistryFront:
         return out
 
     def _location(self, value: bytes, range_header: bytes | None) -> bytes:
+        """Locations as ACR gives them: relative (``/v2/...``; ACR's own client joins them
+        onto its endpoint), upload sessions without Distribution's ``_state``."""
         text = value.decode("latin-1")
-        for origin in self._backend_origins:
+        for origin in (*self._backend_origins, self.origin.encode()):
             if value.startswith(origin):
-                text = self.origin + text[len(origin):]
+                text = text[len(origin):]
         stable = self.uploads.record(
             text, range_header.decode("latin-1") if range_header else None
         )
-        if stable is not None:
-            parts = urlsplit(text)
-            prefix = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
-            text = prefix + stable
-        return text.encode("latin-1")
+        return (stable if stable is not None else text).encode("latin-1")
 
     async def _range_refused(self, send: Send, path: str, offset: int) -> None:
         last = offset - 1 if offset > 0 else 0
