@@ -107,8 +107,9 @@ def _drop_connection(send: Send) -> bool:
     ASGI has no message for this; uvicorn's ``send`` is a method of the request's cycle,
     which holds the transport. ``tests/test_devregistry_front.py`` fails if that changes."""
     transport = getattr(getattr(send, "__self__", None), "transport", None)
-    if isinstance(transport, asyncio.Transport):
-        transport.abort()
+    abort = getattr(transport, "abort", None)  # uvloop's TLS transport is no asyncio.Transport
+    if callable(abort):
+        abort()
         return True
     return False
 
