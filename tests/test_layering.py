@@ -86,7 +86,7 @@ ALLOWED_EXTERNAL: dict[str, set[str]] = {
     "asgi": {"starlette"},
     "vault": {"starlette", "cryptography"},
     "identity": {"starlette"},
-    "devregistry": {"starlette", "jwt", "cryptography", "yaml", "h11"},
+    "devregistry": {"starlette", "jwt", "cryptography", "yaml"},
     "api": {"starlette", "pydantic"},
     "web": {"starlette", "jinja2", "jwt"},
     "console": set(),

@@ -2,19 +2,23 @@
 
 The front relays every ``/v2/`` request through here. Bodies are never held: a request body
 is an async iterator of chunks sent as they come (framed by ``Content-Length`` or chunked),
-and a response body is read from the socket in large slices and handed on as it arrives.
-h11 frames the messages; asyncio streams move the bytes. A connection goes back to the pool
-only after a complete exchange, so a half-read answer never leaks into the next request.
+and a response body is handed on slice by slice as it arrives.
+
+Why by hand, on the event loop's socket calls: measured on a 128 MiB blob, asyncio's
+``StreamReader`` (and h11 on top of it, and httpcore's 64 KiB reads) cost 3 to 7 times the
+CPU of ``loop.sock_recv`` with 1 MiB reads (uvloop: 0.44 s against 0.06 s), and the front
+must keep 80 % of a direct pull's throughput while the client shares the machine. The
+peer is always our own registry child, so the grammar needed is small: a status line,
+headers, and a body framed by ``Content-Length``, chunks, or the end of the connection. A
+connection goes back to the pool only after a complete exchange.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-
-import h11
 
 from ..errors import RegistryUnreachable, UnreachableKind
 
@@ -25,6 +29,7 @@ _MAX_IDLE = 32
 _CONNECT_TIMEOUT = 10.0
 _HEAD_TIMEOUT = 300.0  # a manifest PUT or a blob commit may take the registry a while
 _MAX_HEAD = 64 * 1024
+_NO_BODY_STATUS = frozenset({204, 304})
 
 
 class BodyCut(Exception):
@@ -32,26 +37,93 @@ class BodyCut(Exception):
     framing only): the registry gets what was sent so far as the whole body."""
 
 
-@dataclass
+def _unreachable(message: str, kind: UnreachableKind = "protocol") -> RegistryUnreachable:
+    return RegistryUnreachable(message, kind=kind)
+
+
+class _Stale(Exception):
+    """A pooled connection the registry had closed: safe to send the request again."""
+
+
 class _Connection:
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    h11: h11.Connection = field(default_factory=lambda: h11.Connection(h11.CLIENT, _MAX_HEAD))
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.pending = bytearray()  # read past the end of the last thing parsed
+        self.loop = asyncio.get_running_loop()
+
+    async def recv(self, limit: int = _READ) -> bytes:
+        if self.pending:
+            data = bytes(self.pending[:limit])
+            del self.pending[:limit]
+            return data
+        return await self.loop.sock_recv(self.sock, limit)
+
+    async def read_until(self, marker: bytes, limit: int) -> bytes:
+        while True:
+            found = self.pending.find(marker)
+            if found >= 0:
+                end = found + len(marker)
+                data = bytes(self.pending[:end])
+                del self.pending[:end]
+                return data
+            if len(self.pending) > limit:
+                raise _unreachable("the registry sent an oversized header")
+            more = await self.loop.sock_recv(self.sock, 65536)
+            if not more:
+                raise EOFError
+            self.pending += more
+
+    async def read_exactly(self, size: int) -> AsyncIterator[bytes]:
+        while size > 0:
+            data = await self.recv(min(size, _READ))
+            if not data:
+                raise _unreachable("the registry closed the connection mid-answer")
+            size -= len(data)
+            yield data
+
+    async def send(self, data: bytes) -> None:
+        await self.loop.sock_sendall(self.sock, data)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self.writer.transport.abort()
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
 
-@dataclass
+def _parse_head(raw: bytes) -> tuple[int, list[tuple[bytes, bytes]]]:
+    lines = raw.split(b"\r\n")
+    parts = lines[0].split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/1.") or not parts[1].isdigit():
+        raise _unreachable("the registry's answer is not HTTP/1.1")
+    headers: list[tuple[bytes, bytes]] = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(b":")
+        if not sep:
+            raise _unreachable("the registry sent a malformed header")
+        headers.append((name.strip().lower(), value.strip()))
+    return int(parts[1]), headers
+
+
 class BackendResponse:
     """An answer whose body is still on the wire: iterate :meth:`body` once, or ``close``."""
 
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    _backend: Backend
-    _conn: _Connection | None
-    _done: bool = False
+    def __init__(
+        self,
+        status: int,
+        headers: list[tuple[bytes, bytes]],
+        backend: Backend,
+        conn: _Connection,
+        *,
+        head_only: bool,
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self._backend = backend
+        self._conn: _Connection | None = conn
+        self._done = False
+        self._keep = True
+        self._mode, self._length = self._framing(head_only)
 
     def header(self, name: bytes) -> bytes | None:
         for key, value in self.headers:
@@ -59,40 +131,64 @@ class BackendResponse:
                 return value
         return None
 
+    def _framing(self, head_only: bool) -> tuple[str, int]:
+        connection = (self.header(b"connection") or b"").lower()
+        self._keep = b"close" not in connection
+        if head_only or self.status in _NO_BODY_STATUS or 100 <= self.status < 200:
+            return "none", 0
+        if b"chunked" in (self.header(b"transfer-encoding") or b"").lower():
+            return "chunked", 0
+        length = self.header(b"content-length")
+        if length is not None and length.isdigit():
+            return "length", int(length)
+        self._keep = False
+        return "close", 0
+
     async def body(self) -> AsyncIterator[bytes]:
         conn = self._conn
         if conn is None:
             return
         try:
-            while True:
-                event = conn.h11.next_event()
-                if event is h11.NEED_DATA:
-                    data = await conn.reader.read(_READ)
-                    conn.h11.receive_data(data)
-                    if not data and conn.h11.their_state is not h11.DONE:
-                        raise _unreachable("the registry closed the connection mid-answer")
-                    continue
-                if isinstance(event, h11.Data):
-                    yield bytes(event.data)
-                elif isinstance(event, h11.EndOfMessage):
-                    self._done = True
-                    return
-                else:
-                    raise _unreachable(f"unexpected {type(event).__name__} from the registry")
+            if self._mode == "length":
+                async for data in conn.read_exactly(self._length):
+                    yield data
+            elif self._mode == "chunked":
+                async for data in self._chunks(conn):
+                    yield data
+            elif self._mode == "close":
+                while data := await conn.recv():
+                    yield data
+            self._done = True
         finally:
             self.close()
+
+    @staticmethod
+    async def _chunks(conn: _Connection) -> AsyncIterator[bytes]:
+        try:
+            while True:
+                line = await conn.read_until(b"\r\n", 1024)
+                size_text = line.split(b";", 1)[0].strip()
+                try:
+                    size = int(size_text, 16)
+                except ValueError:
+                    raise _unreachable("the registry sent a malformed chunk") from None
+                if size == 0:
+                    while await conn.read_until(b"\r\n", _MAX_HEAD) != b"\r\n":
+                        pass  # trailers: none are used
+                    return
+                async for data in conn.read_exactly(size):
+                    yield data
+                if await conn.read_until(b"\r\n", 2) != b"\r\n":
+                    raise _unreachable("the registry sent a malformed chunk")
+        except EOFError:
+            raise _unreachable("the registry closed the connection mid-answer") from None
 
     def close(self) -> None:
         """Give the connection back if the exchange completed, else drop it."""
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        if self._done and conn.h11.our_state is h11.DONE and conn.h11.their_state is h11.DONE:
-            try:
-                conn.h11.start_next_cycle()
-            except h11.LocalProtocolError:
-                conn.close()
-                return
+        if (self._done or self._mode == "none") and self._keep:
             self._backend.release(conn)
         else:
             conn.close()
@@ -107,21 +203,24 @@ class Backend:
         self._idle: list[_Connection] = []
 
     async def _connect(self) -> tuple[_Connection, bool]:
-        while self._idle:
-            conn = self._idle.pop()
-            if not conn.writer.is_closing() and not conn.reader.at_eof():
-                return conn, True
-            conn.close()
+        if self._idle:
+            return self._idle.pop(), True
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port, limit=_READ), _CONNECT_TIMEOUT
+            await asyncio.wait_for(
+                asyncio.get_running_loop().sock_connect(sock, (self.host, self.port)),
+                _CONNECT_TIMEOUT,
             )
         except (OSError, TimeoutError) as exc:
+            sock.close()
             raise _unreachable(f"the registry child does not answer: {exc}", "connect") from None
-        return _Connection(reader, writer), False
+        return _Connection(sock), False
 
     def release(self, conn: _Connection) -> None:
-        if len(self._idle) < _MAX_IDLE and not conn.writer.is_closing():
+        if len(self._idle) < _MAX_IDLE and not conn.pending:
             self._idle.append(conn)
         else:
             conn.close()
@@ -132,15 +231,17 @@ class Backend:
         target: bytes,
         headers: list[tuple[bytes, bytes]],
         body: AsyncIterator[bytes] | None = None,
+        *,
+        chunked: bool = False,
     ) -> BackendResponse:
-        """Send one request and read the answer's head. ``headers`` frame the body as the
-        caller chose (``content-length`` or ``transfer-encoding: chunked``). A request on a
-        pooled connection that the registry had closed meanwhile is sent again once, if
-        no body was consumed yet."""
+        """Send one request and read the answer's head. ``headers`` must frame the body as
+        ``chunked`` says (``content-length``, or ``transfer-encoding: chunked``). A request
+        on a pooled connection that the registry had closed meanwhile is sent again once,
+        if none of its body was sent yet."""
         for attempt in (0, 1):
             conn, pooled = await self._connect()
             try:
-                return await self._exchange(conn, method, target, headers, body)
+                return await self._exchange(conn, method, target, headers, body, chunked)
             except _Stale:
                 conn.close()
                 if attempt == 1 or not pooled:
@@ -157,72 +258,51 @@ class Backend:
         target: bytes,
         headers: list[tuple[bytes, bytes]],
         body: AsyncIterator[bytes] | None,
+        chunked: bool,
     ) -> BackendResponse:
-        writer = conn.writer
-        head = conn.h11.send(h11.Request(method=method, target=target, headers=headers))
-        assert head is not None
+        head = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\n"]
+        for name, value in headers:
+            head += [name, b": ", value, b"\r\n"]
+        head.append(b"\r\n")
         sent_body = False
         try:
-            writer.write(head)
+            await conn.send(b"".join(head))
             if body is not None:
                 try:
                     async for chunk in body:
-                        if chunk:
-                            sent_body = True
-                            data = conn.h11.send(h11.Data(data=chunk))
-                            if data:
-                                writer.write(data)
-                                await writer.drain()
+                        if not chunk:
+                            continue
+                        sent_body = True
+                        if chunked:
+                            await conn.send(b"%x\r\n" % len(chunk))
+                            await conn.send(chunk)
+                            await conn.send(b"\r\n")
+                        else:
+                            await conn.send(chunk)
                 except BodyCut:
-                    pass
-            try:
-                tail = conn.h11.send(h11.EndOfMessage())
-            except h11.LocalProtocolError:  # a Content-Length body that ended early
-                raise _unreachable("the request body ended early") from None
-            if tail:
-                writer.write(tail)
-            await writer.drain()
-        except (ConnectionError, OSError):
+                    if not chunked:  # a Content-Length body cannot end early
+                        raise _unreachable("the request body ended early") from None
+                if chunked:
+                    await conn.send(b"0\r\n\r\n")
+        except OSError:
             if not sent_body:
                 raise _Stale() from None
             raise _unreachable("the registry closed the connection mid-request") from None
-        response = await asyncio.wait_for(self._head(conn, sent_body), _HEAD_TIMEOUT)
-        return response
-
-    async def _head(self, conn: _Connection, sent_body: bool) -> BackendResponse:
-        while True:
-            event = conn.h11.next_event()
-            if event is h11.NEED_DATA:
-                try:
-                    data = await conn.reader.read(_READ)
-                except (ConnectionError, OSError):
-                    data = b""
-                if not data and not sent_body and conn.h11.their_state is h11.SEND_RESPONSE:
-                    raise _Stale()
-                try:
-                    conn.h11.receive_data(data)
-                except h11.RemoteProtocolError as exc:
-                    raise _unreachable(f"the registry's answer is malformed: {exc}") from None
-                continue
-            if isinstance(event, h11.InformationalResponse):
-                continue
-            if isinstance(event, h11.Response):
-                return BackendResponse(event.status_code, list(event.headers), self, conn)
-            if isinstance(event, h11.ConnectionClosed):
-                if not sent_body:
-                    raise _Stale()
-                raise _unreachable("the registry closed the connection")
-            raise _unreachable(f"unexpected {type(event).__name__} from the registry")
+        try:
+            raw = await asyncio.wait_for(conn.read_until(b"\r\n\r\n", _MAX_HEAD), _HEAD_TIMEOUT)
+        except (EOFError, OSError):
+            if not sent_body:
+                raise _Stale() from None
+            raise _unreachable("the registry closed the connection") from None
+        except TimeoutError:
+            raise _unreachable("the registry did not answer in time", "timeout") from None
+        status, response_headers = _parse_head(raw[:-4])
+        while 100 <= status < 200:  # 100 Continue: the real answer follows
+            raw = await asyncio.wait_for(conn.read_until(b"\r\n\r\n", _MAX_HEAD), _HEAD_TIMEOUT)
+            status, response_headers = _parse_head(raw[:-4])
+        return BackendResponse(status, response_headers, self, conn, head_only=method == "HEAD")
 
     def close(self) -> None:
         idle, self._idle = self._idle, []
         for conn in idle:
             conn.close()
-
-
-def _unreachable(message: str, kind: UnreachableKind = "protocol") -> RegistryUnreachable:
-    return RegistryUnreachable(message, kind=kind)
-
-
-class _Stale(Exception):
-    """A pooled connection the registry had closed: safe to send the request again."""
