@@ -120,6 +120,7 @@ class World:
             "registryEndpointName": self.endpoint,
             "syncedSecretName": self.synced,
             "secretName": self.kv,
+            "registryName": "contosoregistry",
         }
 
     def known(self) -> dict[str, Any]:
@@ -260,7 +261,9 @@ def _requests(
     """(url, query, body) for one operation; body ``None``: no body."""
     params = world.params()
     url = _url(route, params)
-    base = {"api-version": API_VERSION}
+    # Each row's own versions (Microsoft.ContainerRegistry's are not IoT Operations').
+    base = {"api-version": API_VERSION if API_VERSION in route.api_versions
+            else route.api_versions[-1]}
     documented = doc["paths"][route.template][verb.lower()]
     body_schema = (
         documented.get("requestBody", {}).get("content", {}).get("application/json", {})

@@ -20,7 +20,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 
-from ..errors import RegistryUnreachable, UnreachableKind
+from ..errors import BodyCut, RegistryUnreachable, StaleConnection, UnreachableKind
 
 __all__ = ["Backend", "BackendResponse", "BodyCut"]
 
@@ -32,17 +32,8 @@ _MAX_HEAD = 64 * 1024
 _NO_BODY_STATUS = frozenset({204, 304})
 
 
-class BodyCut(Exception):
-    """Raised by a request body iterator to end the body early but cleanly (chunked
-    framing only): the registry gets what was sent so far as the whole body."""
-
-
 def _unreachable(message: str, kind: UnreachableKind = "protocol") -> RegistryUnreachable:
     return RegistryUnreachable(message, kind=kind)
-
-
-class _Stale(Exception):
-    """A pooled connection the registry had closed: safe to send the request again."""
 
 
 class _Connection:
@@ -242,7 +233,7 @@ class Backend:
             conn, pooled = await self._connect()
             try:
                 return await self._exchange(conn, method, target, headers, body, chunked)
-            except _Stale:
+            except StaleConnection:
                 conn.close()
                 if attempt == 1 or not pooled:
                     raise _unreachable("the registry closed the connection") from None
@@ -286,13 +277,13 @@ class Backend:
                     await conn.send(b"0\r\n\r\n")
         except OSError:
             if not sent_body:
-                raise _Stale() from None
+                raise StaleConnection() from None
             raise _unreachable("the registry closed the connection mid-request") from None
         try:
             raw = await asyncio.wait_for(conn.read_until(b"\r\n\r\n", _MAX_HEAD), _HEAD_TIMEOUT)
         except (EOFError, OSError):
             if not sent_body:
-                raise _Stale() from None
+                raise StaleConnection() from None
             raise _unreachable("the registry closed the connection") from None
         except TimeoutError:
             raise _unreachable("the registry did not answer in time", "timeout") from None

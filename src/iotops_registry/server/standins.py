@@ -71,6 +71,10 @@ class StandIns:
         self.lines: list[str] = []
         self.registry: RegistryProcess | None = None
         self._backend: Backend | None = None
+        # The dev registry's login server (its one origin's host:port), None without --dev.
+        self.login_server = (
+            format_host_port(opts.registry_host, ports.registry) if opts.dev else None
+        )
         self.failure: str | None = None
 
     def build(
@@ -123,6 +127,7 @@ class StandIns:
         assert self.registry_binary is not None
         bind = self.opts.registry_host
         host = format_host_port(bind, self.ports.registry)  # the login server and "service"
+        assert host == self.login_server
         origin = f"https://{host}"
         directory = self.dd.path / "devregistry"
         signer = TokenSigner(directory, issuer=origin, service=host)
