@@ -315,6 +315,11 @@ async def test_generated_requests_are_never_answered_5xx(
                 "method": "ArtifactPullSecret",
                 "artifactPullSecretSettings": {"secretRef": world.synced}}}})
         assert r.status_code == 201, r.text
+        registry = (f"/subscriptions/{world.sub}/resourceGroups/{world.rg}/providers/"
+                    "Microsoft.ContainerRegistry/registries/contosoregistry")
+        r = await c.put(registry, params={"api-version": "2023-07-01"},
+                        json={"properties": {"loginServer": "contoso.azurecr.io"}})
+        assert r.status_code in (200, 201), r.text
         # Actions first (while the endpoint is the one made above), deletes last (the
         # instance's last of all), so every operation finds what it names.
         order = sorted(
