@@ -102,13 +102,14 @@ async def _answer(
     await send({"type": "http.response.body", "body": body})
 
 
-def _drop_connection(send: Send) -> bool:
-    """Cut the client's TCP connection at once, with no answer (the upload fault).
+ABORT_EXTENSION = "iotops.abort"
 
-    ASGI has no message for this; uvicorn's ``send`` is a method of the request's cycle,
-    which holds the transport. ``tests/test_devregistry_front.py`` fails if that changes."""
-    transport = getattr(getattr(send, "__self__", None), "transport", None)
-    abort = getattr(transport, "abort", None)  # uvloop's TLS transport is no asyncio.Transport
+
+def _drop_connection(scope: Scope) -> bool:
+    """Cut the client's TCP connection at once, with no answer (the upload fault), through
+    the server's ``iotops.abort`` extension (``server.serve`` adds it; ASGI has no message
+    for this)."""
+    abort = (scope.get("extensions") or {}).get(ABORT_EXTENSION)
     if callable(abort):
         abort()
         return True
@@ -272,8 +273,9 @@ class RegistryFront:
                 # failure would.
                 response.close()
                 if body.cut:
-                    if not _drop_connection(send):
-                        raise RuntimeError("cannot drop the connection: not served by uvicorn")
+                    if not _drop_connection(scope):
+                        raise RuntimeError("cannot drop the connection: the server offers "
+                                           "no iotops.abort extension")
                     await asyncio.sleep(0)  # let the server see the connection gone
                 return
             await self._stream(scope, receive, send, response, headers_out, body)

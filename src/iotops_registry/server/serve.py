@@ -33,11 +33,32 @@ class _Server(uvicorn.Server):
         yield
 
 
+ABORT_EXTENSION = "iotops.abort"
+
+
+def _with_abort(app: Any) -> Any:
+    """``app`` with ``scope["extensions"]["iotops.abort"]``: a callable that cuts the
+    client's TCP connection at once, with no answer (the dev registry's upload fault). ASGI
+    has no message for that; uvicorn's ``send`` is a method of the request's cycle, which
+    holds the transport, so this must wrap the app outermost, before any middleware wraps
+    ``send``. ``tests/test_devregistry_front.py`` fails if uvicorn changes that."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        abort = getattr(transport, "abort", None)  # uvloop's TLS transport too
+        if scope.get("type") == "http" and callable(abort):
+            scope = {**scope, "extensions": {**(scope.get("extensions") or {}),
+                                             ABORT_EXTENSION: abort}}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
 def _uvicorn_config(listener: Listener, log_level: str) -> uvicorn.Config:
     """A listener's settings; without a certificate it serves plain HTTP (the IMDS).
     ``proxy_headers=False``: the peer address is the socket's, never X-Forwarded-For."""
     return uvicorn.Config(
-        access_logged(listener.app),
+        _with_abort(access_logged(listener.app)),
         log_config=None,  # uvicorn's records go through the console set up by `iotops serve`
         proxy_headers=listener.proxy_headers,
         ssl_certfile=listener.cert_file,

@@ -14,7 +14,7 @@
     const select = $("f-registry");
     const options = known.map((r) => el("option", { value: r.properties.loginServer },
       `${r.name} (${r.properties.loginServer})`));
-    select.replaceChildren(el("option", { value: "" }, "Enter a host name below"), ...options);
+    select.replaceChildren(el("option", { value: "" }, "Type a host name above"), ...options);
     sync();
   }
 
