@@ -7,6 +7,7 @@ with it passes the connection test."""
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -90,7 +91,7 @@ def test_the_rp_lists_dev_registered_and_endpoint_registries(
     # Authorization: the listing needs a token like every ARM route.
     bare = httpx.get(f"{dev.server.arm}/subscriptions/{dev.server.subscription}/providers/"
                      "Microsoft.ContainerRegistry/registries", params=ACR_VERSION,
-                     verify=dev.server.ca)
+                     verify=ssl.create_default_context(cafile=dev.server.ca))
     assert bare.status_code == 401
 
 
