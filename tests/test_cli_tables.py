@@ -185,6 +185,9 @@ def test_every_table_fits_80_columns_without_splitting_a_word(
     tables("dev", "registry", "anonymous-pull")
     tables("dev", "counters")
     tables("dev", "fault", "--target", "identity", "--status", "503", "--count", "1")
+    acr = f"tbl{uuid.uuid4().hex[:8]}"
+    tables("acr", "register", "--name", acr, "--login-server", f"{acr}.azurecr.io")
+    tables("acr", "list")
     _publishing_and_signing(tables, registry, tmp_path)
 
     commands = {c for c, *_ in tables.seen}

@@ -120,6 +120,7 @@ class World:
             "registryEndpointName": self.endpoint,
             "syncedSecretName": self.synced,
             "secretName": self.kv,
+            "registryName": "contosoregistry",
         }
 
     def known(self) -> dict[str, Any]:
@@ -260,7 +261,9 @@ def _requests(
     """(url, query, body) for one operation; body ``None``: no body."""
     params = world.params()
     url = _url(route, params)
-    base = {"api-version": API_VERSION}
+    # Each row's own versions (Microsoft.ContainerRegistry's are not IoT Operations').
+    base = {"api-version": API_VERSION if API_VERSION in route.api_versions
+            else route.api_versions[-1]}
     documented = doc["paths"][route.template][verb.lower()]
     body_schema = (
         documented.get("requestBody", {}).get("content", {}).get("application/json", {})
@@ -312,6 +315,11 @@ async def test_generated_requests_are_never_answered_5xx(
                 "method": "ArtifactPullSecret",
                 "artifactPullSecretSettings": {"secretRef": world.synced}}}})
         assert r.status_code == 201, r.text
+        registry = (f"/subscriptions/{world.sub}/resourceGroups/{world.rg}/providers/"
+                    "Microsoft.ContainerRegistry/registries/contosoregistry")
+        r = await c.put(registry, params={"api-version": "2023-07-01"},
+                        json={"properties": {"loginServer": "contoso.azurecr.io"}})
+        assert r.status_code in (200, 201), r.text
         # Actions first (while the endpoint is the one made above), deletes last (the
         # instance's last of all), so every operation finds what it names.
         order = sorted(

@@ -6,6 +6,8 @@
     ├── ConfigurationError          bad settings, unreadable data dir, wrong key material
     ├── StoreConflict               a concurrent writer created the same row first (retry)
     ├── UnsealError                 a sealed vault value does not open with this key
+    ├── BodyCut                     the dev registry's front ends a relayed body early
+    ├── StaleConnection             a pooled connection the peer had closed (send again)
     ├── ApiError                    an error body: status, code, message, target, details,
     │   │                           inner code (Key Vault's ``innererror``)
     │   ├── InvalidRequestError     400  (malformed body, bad api-version, unknown property ...)
@@ -58,6 +60,7 @@ from typing import Any, Literal, NamedTuple
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "BodyCut",
     "ConfigurationError",
     "ConflictError",
     "DigestMismatch",
@@ -83,6 +86,7 @@ __all__ = [
     "SignatureVerificationFailed",
     "SigninError",
     "SigningError",
+    "StaleConnection",
     "StoreConflict",
     "TokenEndpointError",
     "TrustStoreInvalid",
@@ -275,6 +279,15 @@ class RegistryUnreachable(RegistryError):
     def __init__(self, message: str, *, kind: UnreachableKind) -> None:
         super().__init__(message)
         self.kind: UnreachableKind = kind
+
+
+class BodyCut(IotopsError):
+    """Raised by a request body iterator of the dev registry's front to end the body early
+    but cleanly (chunked framing): the registry gets what was sent so far as the body."""
+
+
+class StaleConnection(IotopsError):
+    """A pooled connection the peer had closed meanwhile: safe to send the request again."""
 
 
 class TokenEndpointError(RegistryError):

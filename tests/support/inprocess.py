@@ -139,7 +139,6 @@ def in_process(data_dir: Path, database_url: str | None) -> Iterator[InProcess]:
         arm=8443,  # nominal: the ARM origin is never bound, the issuer URL names it
         vault=int(vault_sock.getsockname()[1]),
         identity=CLOSED_PORT,
-        token=CLOSED_PORT,
         registry=0,
     )
     opts = ServeOptions(data_dir=data_dir, database_url=database_url, health_interval=0)

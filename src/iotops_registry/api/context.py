@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from ..domain import RegistryEndpointKey
 from ..security import LocalIssuer, TokenVerifier
 from ..services import (
+    ContainerRegistryService,
     EndpointTarget,
     InstanceService,
     KeyVaultSecretService,
@@ -18,7 +19,7 @@ from ..services import (
 from ..services.connection_settings import ConnectionSettingsService
 from ..services.health import HealthService
 
-__all__ = ["SUPPORTED_API_VERSIONS", "ApiContext", "EndpointMonitor"]
+__all__ = ["REGISTRY_API_VERSIONS", "SUPPORTED_API_VERSIONS", "ApiContext", "EndpointMonitor"]
 
 
 class EndpointMonitor(Protocol):
@@ -32,6 +33,9 @@ class EndpointMonitor(Protocol):
 
 # 2025-10-01, 2026-03-01 and 2026-07-01 share one registry endpoint shape.
 SUPPORTED_API_VERSIONS = ("2025-10-01", "2026-03-01", "2026-07-01")
+# Microsoft.ContainerRegistry/registries: the versions azure-mgmt-containerregistry and the
+# Azure portal use for the registry listing.
+REGISTRY_API_VERSIONS = ("2019-05-01", "2021-09-01", "2023-07-01", "2025-04-01")
 
 
 @dataclass
@@ -45,6 +49,7 @@ class ApiContext:
     pull_secrets: PullSecretResolver | None = None
     health: HealthService | None = None
     connection_settings: ConnectionSettingsService | None = None
+    registries: ContainerRegistryService | None = None
     monitor: EndpointMonitor | None = None
     max_body_bytes: int = 256 * 1024
     inline_reads: bool = False  # SQLite: reads are cheaper than a thread hop

@@ -11,8 +11,8 @@ from ..domain import InstanceBody, InstancePatchBody, RegistryEndpointBody, rule
 from ..domain.connection import ConnectionSettingsBody, ConnectionTestBody
 from ..domain.secrets import KeyVaultSecretBody, SyncedSecretBody
 from . import schemas as s
-from .context import SUPPORTED_API_VERSIONS
-from .handlers import endpoints, instances, secrets
+from .context import REGISTRY_API_VERSIONS, SUPPORTED_API_VERSIONS
+from .handlers import endpoints, instances, registries, secrets
 from .table import Action, Operation, QueryParam, ResourceType, Route, compile_routes
 
 __all__ = ["RESOURCE_TYPES", "ROUTES"]
@@ -160,10 +160,42 @@ KEY_VAULT_SECRETS = ResourceType(
     api_versions=SUPPORTED_API_VERSIONS,
 )
 
+# The container registries this server knows (its --dev registry, registered ones, the hosts
+# of endpoints), shaped like ACR's resource, so the portal can offer them to pick from.
+CONTAINER_REGISTRIES = ResourceType(
+    "registries",
+    "registryName",
+    provider="Microsoft.ContainerRegistry",
+    name_schema={"type": "string", "pattern": "^[a-zA-Z0-9]{5,50}$"},
+    subscription_collection={
+        "GET": Operation(registries.list_, "Registries_List", "List the container "
+                         "registries the server knows in a subscription.",
+                         {200: s.ContainerRegistryList}),
+    },
+    collection={
+        "GET": Operation(registries.list_, "Registries_ListByResourceGroup", "List the "
+                         "container registries the server knows in a resource group.",
+                         {200: s.ContainerRegistryList}),
+    },
+    item={
+        "GET": Operation(registries.get, "Registries_Get", "Get a container registry.",
+                         {200: s.ContainerRegistryResource}),
+        "PUT": Operation(registries.put, "Registries_Register", "Register a container "
+                         "registry by its login server, to offer it in the portal.",
+                         {200: s.ContainerRegistryResource,
+                          201: s.ContainerRegistryResource}, s.ContainerRegistryBody),
+        "DELETE": Operation(registries.delete, "Registries_Delete", "Forget a registered "
+                            "container registry (204, also when it was not there).",
+                            {204: None}),
+    },
+    api_versions=REGISTRY_API_VERSIONS,
+)
+
 RESOURCE_TYPES: tuple[ResourceType, ...] = (
     INSTANCES,
     REGISTRY_ENDPOINTS,
     SYNCED_SECRETS,
     KEY_VAULT_SECRETS,
+    CONTAINER_REGISTRIES,
 )
 ROUTES: tuple[Route, ...] = compile_routes(RESOURCE_TYPES)

@@ -17,6 +17,9 @@ from ..domain.secrets import SyncedSecretProperties
 __all__ = [
     "ConnectionSettingsResource",
     "ConnectionTestReport",
+    "ContainerRegistryBody",
+    "ContainerRegistryList",
+    "ContainerRegistryResource",
     "EndpointHealth",
     "ErrorResponse",
     "InstanceList",
@@ -174,6 +177,42 @@ class ResolvedCredentials(_Answer):
     status: Literal["Resolved"]
     syncedSecret: str
     sources: dict[str, str]
+
+
+class ContainerRegistryProperties(_Answer):
+    loginServer: str
+    provisioningState: Literal["Succeeded"]
+    source: Literal["devRegistry", "registered", "endpoint"] = Field(
+        description="Where the server knows it from: its --dev registry, an admin's "
+        "registration, or a registry endpoint's host."
+    )
+
+
+class ContainerRegistryResource(_Answer):
+    """Shaped like ``Microsoft.ContainerRegistry/registries``."""
+
+    id: str
+    name: str
+    type: Literal["Microsoft.ContainerRegistry/registries"]
+    location: str
+    properties: ContainerRegistryProperties
+
+
+class ContainerRegistryBodyProperties(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    loginServer: str = Field(description="host[:port] of the registry's /v2/ API.")
+
+
+class ContainerRegistryBody(BaseModel):
+    """What ``PUT …/registries/{name}`` takes (``iotops acr register``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    location: str | None = None
+    properties: ContainerRegistryBodyProperties
+
+
+class ContainerRegistryList(_Answer):
+    value: list[ContainerRegistryResource]
 
 
 class ErrorDetail(_Answer):

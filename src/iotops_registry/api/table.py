@@ -83,6 +83,7 @@ class ResourceType:
     # The list across a whole subscription (instances only): GET on /subscriptions/{s}/...
     subscription_collection: dict[Verb, Operation] = field(default_factory=dict)
     api_versions: tuple[str, ...] = ()
+    provider: str = PROVIDER  # the namespace: Microsoft.ContainerRegistry for registries
 
     @property
     def chain(self) -> tuple[ResourceType, ...]:
@@ -92,7 +93,7 @@ class ResourceType:
     @property
     def type_name(self) -> str:
         """``Microsoft.IoTOperations/instances/registryEndpoints``."""
-        return "/".join([PROVIDER, *(t.segment for t in self.chain)])
+        return "/".join([self.chain[0].provider, *(t.segment for t in self.chain)])
 
 
 # A path segment: a literal (matched case-insensitively, as ARM does) or a parameter.
@@ -151,14 +152,17 @@ class Route:
 
 _SUB = (Segment("subscriptions"), Segment(param="subscriptionId"))
 _RG = (Segment("resourceGroups"), Segment(param="resourceGroupName"))
-_PROVIDER = (Segment("providers"), Segment(PROVIDER))
+
+
+def _provider(t: ResourceType) -> tuple[Segment, ...]:
+    return (Segment("providers"), Segment(t.chain[0].provider))
 
 
 def compile_routes(types: tuple[ResourceType, ...]) -> tuple[Route, ...]:
     """Every route of the rows: collections, resources, actions, subscription lists."""
     routes: list[Route] = []
     for t in types:
-        path: tuple[Segment, ...] = (*_SUB, *_RG, *_PROVIDER)
+        path: tuple[Segment, ...] = (*_SUB, *_RG, *_provider(t))
         for ancestor in t.chain[:-1]:
             path += (Segment(ancestor.segment), Segment(param=ancestor.param))
         collection = (*path, Segment(t.segment))
@@ -168,7 +172,7 @@ def compile_routes(types: tuple[ResourceType, ...]) -> tuple[Route, ...]:
                 Route(
                     "collection",
                     t,
-                    (*_SUB, *_PROVIDER, Segment(t.segment)),
+                    (*_SUB, *_provider(t), Segment(t.segment)),
                     t.subscription_collection,
                 )
             )

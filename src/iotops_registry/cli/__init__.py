@@ -7,6 +7,7 @@ import sys
 import click
 
 from .._version import __version__
+from .acr import acr
 from .artifact import artifact
 from .connector import connector
 from .dev import dev
@@ -39,7 +40,7 @@ def cli() -> None:
 
 
 for command in (serve, token, instance, registry, secret, secretsync, portal_url, identity, dev,
-                graph, connector, artifact):
+                graph, connector, artifact, acr):
     cli.add_command(command)
 dev.add_command(ca)
 

@@ -167,16 +167,24 @@ def anonymous_pull(enabled: bool | None, conn: ConnectionOptions, out: OutputOpt
 
 
 @dev.command()
+@click.option("--registry", "registry", is_flag=True,
+              help="The registry's requests instead: by kind (GET blob, HEAD manifest, "
+                   "PATCH upload, ...) and by repository.")
 @connection_options
 @output_options
-def counters(conn: ConnectionOptions, out: OutputOptions) -> None:
+def counters(registry: bool, conn: ConnectionOptions, out: OutputOptions) -> None:
     """Requests so far to the identity endpoint, the exchange and the token endpoint."""
-    emit(admin_get(conn, "/-/dev/counters"), out)
+    emit(admin_get(conn, "/-/dev/counters/registry" if registry else "/-/dev/counters"), out)
 
 
 @dev.command()
-@click.option("--target", type=click.Choice(["identity", "exchange", "token"]),
-              help="The endpoint to make fail.")
+@click.option("--target",
+              type=click.Choice(["identity", "exchange", "token", "registry", "upload"]),
+              help="The endpoint to make fail (registry: its /v2/ requests; upload: drop "
+                   "the connection of blob upload PATCHes, with --after-bytes).")
+@click.option("--after-bytes", type=click.IntRange(0), metavar="N",
+              help="With --target upload: drop the connection after N body bytes (the "
+                   "registry keeps them).")
 @click.option("--status", default=429, show_default=True, type=click.IntRange(400, 599),
               help="HTTP status of the failures.")
 @click.option("--retry-after", type=click.IntRange(0, 3600), help="Retry-After seconds.")
@@ -187,6 +195,7 @@ def counters(conn: ConnectionOptions, out: OutputOptions) -> None:
 @output_options
 def fault(
     target: str | None,
+    after_bytes: int | None,
     status: int,
     retry_after: int | None,
     count: int,
@@ -194,18 +203,26 @@ def fault(
     conn: ConnectionOptions,
     out: OutputOptions,
 ) -> None:
-    """Make the next COUNT requests to an endpoint fail with STATUS.
+    """Make the next COUNT requests to an endpoint fail with STATUS (or, for uploads,
+    drop their connection after N bytes).
 
     \b
     Example:
       iotops dev fault --target exchange --status 429 --retry-after 1 --count 2
+      iotops dev fault --target upload --after-bytes 25165824
     """
     if clear:
         admin_send(conn, "DELETE", "/-/dev/faults")
         return
     if target is None:
         raise click.UsageError("Give --target (or --clear).")
-    body: dict[str, Any] = {"target": target, "status": status, "count": count}
+    body: dict[str, Any] = {"target": target, "count": count}
+    if target == "upload":
+        if after_bytes is None:
+            raise click.UsageError("--target upload needs --after-bytes N.")
+        body["afterBytes"] = after_bytes
+    else:
+        body["status"] = status
     if retry_after is not None:
         body["retryAfter"] = retry_after
     emit(admin_send(conn, "POST", "/-/dev/faults", body), out)

@@ -55,15 +55,13 @@ __all__ = ["serve", "token"]
               help="Also run a development registry: the CNCF Distribution registry "
                    "(docker-registry) behind an ACR-compatible token service, plus request "
                    "counters and fault injection.")
-@click.option("--token-port", default=None, type=click.IntRange(0, 65535),
-              help="With --dev: HTTPS port of the registry token service "
-                   "[default: the next free port after --port; 0 when --port is 0].")
 @click.option("--registry-host", default="127.0.0.1", show_default=True,
               type=click.Choice(["127.0.0.1", "::1"]),
-              help="With --dev: the loopback address of the registry and its token service "
+              help="With --dev: the loopback address of the registry "
                    "(::1: an IPv6 registry, login server [::1]:PORT).")
 @click.option("--registry-port", default=None, type=click.IntRange(0, 65535),
-              help="With --dev: HTTPS port of the registry "
+              help="With --dev: HTTPS port of the registry's one origin, as ACR has: "
+                   "/v2/, /oauth2/exchange, /oauth2/token and /acr/v1/ "
                    "[default: the next free port after --port; 0 when --port is 0].")
 def serve(
     data_dir: Path,
@@ -81,7 +79,6 @@ def serve(
     baseline_endpoint: bool,
     identity_port: int | None,
     dev: bool,
-    token_port: int | None,
     registry_port: int | None,
     registry_host: str,
 ) -> None:
@@ -110,7 +107,6 @@ def serve(
         health_interval=health_interval,
         identity_port=identity_port,
         dev=dev,
-        token_port=token_port,
         registry_port=registry_port,
         registry_host=registry_host,
     )

@@ -1,14 +1,13 @@
-"""A development registry: the real CNCF Distribution registry behind an ACR-like token service.
+"""A development registry: the real CNCF Distribution registry on one ACR-like origin.
 
 ::
 
-    docker-registry (child, HTTPS, loopback) ──verifies ES256 tokens──┐
-        │ 401 Bearer realm=...                                        │
-        ▼                                                             │
-    TokenApp (own HTTPS origin) ──► DevRegistryService ──► TokenSigner ┘
-        /oauth2/exchange              │ who may do what
-        /oauth2/token                 ▼
-                               RegistryAccounts ──► store.DevRegistryStore
+    RegistryFront (one HTTPS origin, the login server)
+      /oauth2/exchange, /oauth2/token ─► TokenApp ─► DevRegistryService ─► TokenSigner ─┐
+      /acr/v1/...                     ─► AcrMetadataApp (ACR's listing API)            │
+      /v2/...  ─► Backend (streamed) ─► docker-registry (child, plain HTTP, private     │
+                                        loopback port; verifies the ES256 tokens) ◄────┘
+    DevRegistryService ─► RegistryAccounts (who may do what) ─► store.DevRegistryStore
     admin routes ({arm}/-/dev/...) ─► RegistryAccounts, Instruments (counters, faults)
 
 ``iotops serve --dev`` runs it. The token service accepts Entra-style tokens from the
@@ -19,7 +18,9 @@ whole ACR flow (IMDS → exchange → token → registry) runs locally with real
 from __future__ import annotations
 
 from .accounts import REFRESH_TOKEN_USERNAME, RegistryAccounts
+from .acr_api import AcrMetadataApp
 from .admin import add_devregistry_routes
+from .backend import Backend
 from .child import (
     ENV_REGISTRY_BINARY,
     ChildConfig,
@@ -28,7 +29,8 @@ from .child import (
     find_registry_binary,
     free_port,
 )
-from .instruments import FAULT_TARGETS, Instruments
+from .front import RegistryFront, request_kind
+from .instruments import COUNTED, FAULT_TARGETS, Instruments
 from .service import ANONYMOUS, EXCHANGE_AUDIENCES, DevRegistryService
 from .signing import ACCESS_LIFETIME, REFRESH_LIFETIME, TokenSigner, libtrust_kid
 from .token_app import EXCHANGE_PATH, TOKEN_PATH, TokenApp
@@ -36,6 +38,7 @@ from .token_app import EXCHANGE_PATH, TOKEN_PATH, TokenApp
 __all__ = [
     "ACCESS_LIFETIME",
     "ANONYMOUS",
+    "COUNTED",
     "ENV_REGISTRY_BINARY",
     "EXCHANGE_AUDIENCES",
     "EXCHANGE_PATH",
@@ -43,11 +46,14 @@ __all__ = [
     "REFRESH_LIFETIME",
     "REFRESH_TOKEN_USERNAME",
     "TOKEN_PATH",
+    "AcrMetadataApp",
+    "Backend",
     "ChildConfig",
     "DevRegistryService",
     "Instruments",
     "RegistryAccounts",
     "RegistryConfig",
+    "RegistryFront",
     "RegistryProcess",
     "TokenApp",
     "TokenSigner",
@@ -55,4 +61,5 @@ __all__ = [
     "find_registry_binary",
     "free_port",
     "libtrust_kid",
+    "request_kind",
 ]

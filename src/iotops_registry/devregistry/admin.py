@@ -69,6 +69,9 @@ def add_devregistry_routes(
     def counters(_: Call) -> tuple[int, Any]:
         return 200, instruments.counters()
 
+    def registry_counters(_: Call) -> tuple[int, Any]:
+        return 200, instruments.registry_counters()
+
     def faults(_: Call) -> tuple[int, Any]:
         return 200, instruments.faults()
 
@@ -77,7 +80,8 @@ def add_devregistry_routes(
         status = _int(call.body, "status", 429)
         count = _int(call.body, "count", 1)
         instruments.inject(
-            str(target), status or 429, _int(call.body, "retryAfter", None), count or 0
+            str(target), status or 429, _int(call.body, "retryAfter", None), count or 0,
+            _int(call.body, "afterBytes", None),
         )
         return 200, instruments.faults()
 
@@ -95,6 +99,7 @@ def add_devregistry_routes(
     router.add("GET", "/registry/anonymous-pull", get_anonymous)
     router.add("PUT", "/registry/anonymous-pull", set_anonymous)
     router.add("GET", "/counters", counters)
+    router.add("GET", "/counters/registry", registry_counters)
     router.add("GET", "/faults", faults)
     router.add("POST", "/faults", inject)
     router.add("DELETE", "/faults", clear)

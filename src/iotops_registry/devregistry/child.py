@@ -1,8 +1,10 @@
 """The CNCF Distribution registry (``docker-registry``) as a child process of the server.
 
-The child listens on loopback only, serves HTTPS with a certificate from the project's CA,
-keeps its data in ``DIR/devregistry/storage`` and always requires tokens from our token
-service (``auth.token``): a configuration without auth is never written. It dies with the
+The child listens on a private loopback port behind the registry's front (``front.py``, the
+one HTTPS origin clients see), speaks plain HTTP to it, keeps its data in
+``DIR/devregistry/storage`` and always requires tokens from our token service
+(``auth.token``): a configuration without auth is never written, so reaching the port
+directly gains nothing. It dies with the
 server: the server stops it on the way out, and ``PR_SET_PDEATHSIG`` makes the kernel
 signal it if the server is killed outright, so no registry is ever left orphaned.
 """
@@ -97,16 +99,18 @@ class RegistryConfig:
     """Everything the registry's ``config.yml`` says."""
 
     directory: Path  # DIR/devregistry
-    port: int
-    tls_cert: Path
-    tls_key: Path
-    realm: str  # https://127.0.0.1:<token port>/oauth2/token
-    service: str  # 127.0.0.1:<port>
+    port: int  # the private port (the front's is the login server's)
+    realm: str  # https://<login server>/oauth2/token: the front
+    service: str  # the login server, 127.0.0.1:<front port>
     issuer: str
     token_cert: Path  # the certificate of the token signing key
     host: str = _LOOPBACK  # 127.0.0.1 or ::1
+    tls_cert: Path | None = None  # None: plain HTTP (behind the front, on loopback)
+    tls_key: Path | None = None
 
-    tls: bool = True  # always: the token service's registry serves HTTPS
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert is not None
 
     @property
     def storage(self) -> Path:
@@ -118,9 +122,16 @@ class RegistryConfig:
 
     @property
     def url(self) -> str:
-        return f"https://{format_host_port(self.host, self.port)}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{format_host_port(self.host, self.port)}"
 
     def document(self) -> dict[str, Any]:
+        http: dict[str, Any] = {
+            "addr": format_host_port(self.host, self.port),
+            "secret": secrets.token_hex(32),
+        }
+        if self.tls_cert is not None and self.tls_key is not None:
+            http["tls"] = {"certificate": str(self.tls_cert), "key": str(self.tls_key)}
         return {
             "version": 0.1,
             "log": {"level": "warn", "accesslog": {"disabled": True}},
@@ -129,11 +140,8 @@ class RegistryConfig:
                 "delete": {"enabled": True},
                 "cache": {"blobdescriptor": "inmemory"},
             },
-            "http": {
-                "addr": format_host_port(self.host, self.port),
-                "secret": secrets.token_hex(32),
-                "tls": {"certificate": str(self.tls_cert), "key": str(self.tls_key)},
-            },
+            # Relative Locations (``/v2/...``), as ACR answers: the front relays them as is.
+            "http": {**http, "relativeurls": True},
             # Token authentication only: the registry is never started without it.
             "auth": {
                 "token": {

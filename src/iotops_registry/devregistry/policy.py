@@ -21,6 +21,7 @@ from ..errors import ValidationError
 from .scopes import ACTIONS, CATALOG, Allowed, matches
 
 __all__ = [
+    "METADATA_READ",
     "ROLES",
     "anonymous_allowed",
     "canonical_role",
@@ -37,6 +38,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "AcrPush": ("pull", "push"),
     "AcrDelete": ("delete",),
 }
+# ACR's listing API (``/acr/v1/``) asks for ``metadata_read``: whoever may pull may list.
+METADATA_READ = "metadata_read"
 _NOTHING: frozenset[str] = frozenset()
 _TOKEN_NAME = re.compile(r"^[A-Za-z0-9-]{5,50}$")
 _PATTERN = re.compile(r"^[a-z0-9._/*-]{1,256}$")
@@ -49,8 +52,12 @@ def canonical_role(role: str) -> str:
     raise ValidationError(f"The role must be one of {', '.join(ROLES)}.", target="role")
 
 
+def _with_metadata(actions: frozenset[str]) -> frozenset[str]:
+    return actions | {METADATA_READ} if "pull" in actions else actions
+
+
 def role_allowed(roles: Iterable[str]) -> Allowed:
-    actions = frozenset(a for role in roles for a in ROLES.get(role, ()))
+    actions = _with_metadata(frozenset(a for role in roles for a in ROLES.get(role, ())))
 
     def allowed(kind: str, name: str) -> frozenset[str]:
         if kind == "repository":
@@ -66,9 +73,9 @@ def token_allowed(scopes: list[dict[str, Any]]) -> Allowed:
     def allowed(kind: str, name: str) -> frozenset[str]:
         if kind != "repository":
             return _NOTHING  # scope-map tokens cannot list the catalog
-        return frozenset(
+        return _with_metadata(frozenset(
             a for s in scopes if matches(str(s["repository"]), name) for a in s["actions"]
-        )
+        ))
 
     return allowed
 

@@ -98,13 +98,21 @@ class DevRegistryService:
                 code="UNSUPPORTED",
             )
         self._check_service(form, required=True)
-        tenant = _one(form, "tenant")
+        # ``tenant`` is optional, as on ACR (azure-containerregistry never sends it); when
+        # given it must be the token's and the registry's.
+        tenant = _one(form, "tenant", required=False)
         try:
             principal = self._verifier.verify(_one(form, "access_token"))
         except AuthenticationError as exc:
             raise _unauthorized(f"The access token was rejected: {exc.message}") from None
         claims = principal.claims
-        if str(claims.get("tid", "")) != tenant or tenant != self.tenant_id:
+        token_tenant = str(claims.get("tid", ""))
+        if tenant and tenant != token_tenant:
+            raise _unauthorized(
+                f"The tenant '{tenant[:40]}' does not match the access token's tenant."
+            )
+        tenant = token_tenant
+        if tenant != self.tenant_id:
             raise _unauthorized(
                 f"The tenant '{tenant[:40]}' does not match the access token's tenant or "
                 "the registry's."
@@ -140,7 +148,14 @@ class DevRegistryService:
         if grant_type == "refresh_token":
             return self._from_refresh(_one(form, "refresh_token"))
         if grant_type == "password":
-            return self._from_password(_one(form, "username"), _one(form, "password"))
+            username = _one(form, "username", required=False)
+            if not username and not authorization:
+                # ACR's anonymous exchange (azure-containerregistry without a credential):
+                # grant_type=password with neither user nor password.
+                return ANONYMOUS, anonymous_allowed(self.accounts.anonymous_pull())
+            if not username and authorization:
+                return self._from_password(*_basic(authorization))
+            return self._from_password(username, _one(form, "password"))
         if grant_type:
             raise InvalidRequestError(
                 f"The grant_type '{grant_type[:50]}' is not supported.", code="UNSUPPORTED"

@@ -139,6 +139,26 @@ class TokenSigner:
         }
         return self._sign(claims)
 
+    def verify_access(self, token: str) -> dict[str, Any]:
+        """The claims of a registry access token this service issued (what the registry
+        itself checks: signature, issuer, audience, expiry), or ``AuthenticationError``."""
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key.public_key(),
+                algorithms=["ES256"],
+                audience=self.service,
+                issuer=self.issuer,
+                leeway=30,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except jwt.PyJWTError:
+            raise AuthenticationError("The access token is not valid.",
+                                      code="UNAUTHORIZED") from None
+        if "grant_type" in claims or not isinstance(claims.get("access"), list):
+            raise AuthenticationError("The token is not an access token.", code="UNAUTHORIZED")
+        return claims
+
     def verify_refresh(self, token: str) -> dict[str, Any]:
         """The claims of a refresh token this service issued, or ``AuthenticationError``."""
         try:

@@ -14,10 +14,13 @@ __all__ = ["InjectedFault", "RequestGate"]
 
 @dataclass(frozen=True)
 class InjectedFault:
-    """An answer to give instead of the real one: a status and an optional Retry-After."""
+    """An answer to give instead of the real one: a status and an optional Retry-After, or
+    (``after_bytes``, the registry front's uploads) a connection dropped after that many
+    bytes of the request body."""
 
     status: int
     retry_after: int | None = None
+    after_bytes: int | None = None
 
 
 class RequestGate(Protocol):

@@ -29,6 +29,7 @@ from ..security import (
 )
 from ..services import (
     ConnectionSettingsService,
+    ContainerRegistryService,
     HealthService,
     InstanceService,
     KeyVaultSecretService,
@@ -230,6 +231,7 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
         pull_secrets=PullSecretResolver(secrets, ttl=opts.secret_cache_ttl),
         health=HealthService(store),
         connection_settings=ConnectionSettingsService(store),
+        registries=ContainerRegistryService(store, dev_registry=stand_ins.login_server),
         inline_reads=store.dialect == "sqlite",
     )
     portal = Portal(issuer, default_subscription=settings.subscription_id)

@@ -9,7 +9,6 @@ __all__ = [
     "DEFAULT_IDENTITY_PORT",
     "DEFAULT_PORT",
     "DEFAULT_REGISTRY_PORT",
-    "DEFAULT_TOKEN_PORT",
     "DEFAULT_VAULT_PORT",
     "LOOPBACK",
     "PORT_FLAGS",
@@ -22,7 +21,6 @@ DEFAULT_PORT = 8443
 # port when taken, unless given explicitly).
 DEFAULT_VAULT_PORT = DEFAULT_PORT + 1
 DEFAULT_IDENTITY_PORT = DEFAULT_PORT + 2
-DEFAULT_TOKEN_PORT = DEFAULT_PORT + 3
 DEFAULT_REGISTRY_PORT = DEFAULT_PORT + 4
 LOOPBACK = "127.0.0.1"
 
@@ -45,16 +43,15 @@ class ServeOptions:
     # Development stand-ins: the registry, its token service, counters and faults.
     dev: bool = False
     identity_port: int | None = None  # None: follows ``port``
-    token_port: int | None = None  # None: follows ``port``
+    # The development registry's one origin (login server, token service, /v2/, /acr/v1/).
     registry_port: int | None = None  # None: follows ``port``
-    # The loopback address of the development registry and its token service: 127.0.0.1,
-    # or ::1 (an IPv6 registry, login server [::1]:port).
+    # Its loopback address: 127.0.0.1, or ::1 (an IPv6 registry, login server [::1]:port).
     registry_host: str = LOOPBACK
 
     def ports(self) -> Ports:
         """The ports asked for; 0 means "any free port" (the listeners pick). A port not
-        given follows ``port``: nominally ``port + 1`` (vault), ``+ 2`` (identity), ``+ 3``
-        (token), ``+ 4`` (registry), and at bind time the next free port from there (see
+        given follows ``port``: nominally ``port + 1`` (vault), ``+ 2`` (identity), ``+ 4``
+        (the registry's origin), and at bind time the next free port from there (see
         :meth:`is_explicit`), so two servers that differ only in ``--port`` run side by
         side."""
 
@@ -67,7 +64,6 @@ class ServeOptions:
             arm=self.port,
             vault=resolved(self.vault_port, 1),
             identity=resolved(self.identity_port, 2),
-            token=resolved(self.token_port, 3),
             registry=resolved(self.registry_port, 4),
         )
 
@@ -83,7 +79,6 @@ PORT_FLAGS = {
     "arm": "--port",
     "vault": "--vault-port",
     "identity": "--identity-port",
-    "token": "--token-port",
     "registry": "--registry-port",
 }
 
@@ -96,5 +91,4 @@ class Ports:
     arm: int
     vault: int
     identity: int
-    token: int
-    registry: int  # 0: a free port, picked when the registry child starts
+    registry: int  # the development registry's one origin (its login server)

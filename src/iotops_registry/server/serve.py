@@ -33,11 +33,32 @@ class _Server(uvicorn.Server):
         yield
 
 
+ABORT_EXTENSION = "iotops.abort"
+
+
+def _with_abort(app: Any) -> Any:
+    """``app`` with ``scope["extensions"]["iotops.abort"]``: a callable that cuts the
+    client's TCP connection at once, with no answer (the dev registry's upload fault). ASGI
+    has no message for that; uvicorn's ``send`` is a method of the request's cycle, which
+    holds the transport, so this must wrap the app outermost, before any middleware wraps
+    ``send``. ``tests/test_devregistry_front.py`` fails if uvicorn changes that."""
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        abort = getattr(transport, "abort", None)  # uvloop's TLS transport too
+        if scope.get("type") == "http" and callable(abort):
+            scope = {**scope, "extensions": {**(scope.get("extensions") or {}),
+                                             ABORT_EXTENSION: abort}}
+        await app(scope, receive, send)
+
+    return wrapped
+
+
 def _uvicorn_config(listener: Listener, log_level: str) -> uvicorn.Config:
     """A listener's settings; without a certificate it serves plain HTTP (the IMDS).
     ``proxy_headers=False``: the peer address is the socket's, never X-Forwarded-For."""
     return uvicorn.Config(
-        access_logged(listener.app),
+        _with_abort(access_logged(listener.app)),
         log_config=None,  # uvicorn's records go through the console set up by `iotops serve`
         proxy_headers=listener.proxy_headers,
         ssl_certfile=listener.cert_file,
@@ -104,22 +125,6 @@ def _listen_for(
     )
 
 
-def _free_from(host: str, port: int, taken: set[int]) -> int:
-    """The first port from ``port`` that nothing listens on (for a child that binds it)."""
-    for candidate in range(port, min(port + _SCAN, 65536)):
-        if candidate in taken:
-            continue
-        try:
-            _listen(host, candidate).close()
-        except OSError:
-            continue
-        return candidate
-    raise ConfigurationError(
-        f"no free port in {port}-{port + _SCAN - 1} for the registry on {host}. Choose its "
-        "port with --registry-port, or --port 0 for free ports."
-    )
-
-
 def bind(opts: ServeOptions) -> tuple[Ports, dict[str, socket.socket]]:
     """Listen on every origin's port (the stand-ins on loopback only); 0 picks a free port,
     and a port not given that is taken moves to the next free one. Returns the ports as
@@ -128,7 +133,7 @@ def bind(opts: ServeOptions) -> tuple[Ports, dict[str, socket.socket]]:
     wanted = [("arm", opts.bind, asked.arm), ("vault", opts.bind, asked.vault)]
     wanted.append(("identity", LOOPBACK, asked.identity))
     if opts.dev:
-        wanted.append(("token", opts.registry_host, asked.token))
+        wanted.append(("registry", opts.registry_host, asked.registry))
     sockets: dict[str, socket.socket] = {}
     taken: set[int] = set()
     try:
@@ -141,16 +146,12 @@ def bind(opts: ServeOptions) -> tuple[Ports, dict[str, socket.socket]]:
             sock.close()
         raise
     got = {name: int(sock.getsockname()[1]) for name, sock in sockets.items()}
-    registry = asked.registry
-    if opts.dev and registry and not opts.is_explicit("registry"):
-        registry = _free_from(opts.registry_host, registry, taken)
     return (
         Ports(
             arm=got["arm"],
             vault=got["vault"],
             identity=got["identity"],
-            token=got.get("token", asked.token),
-            registry=registry,
+            registry=got.get("registry", asked.registry),
         ),
         sockets,
     )

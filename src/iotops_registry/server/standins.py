@@ -1,8 +1,9 @@
 """Local stand-ins for Azure services, built around the ARM app.
 
 Always: the IMDS-compatible identity endpoint (plain HTTP, loopback) and the identity admin
-routes. With ``--dev``: the CNCF Distribution registry (a child process), its ACR-compatible
-token service (own HTTPS origin), the registry admin routes, counters and fault injection.
+routes. With ``--dev``: the development registry's one HTTPS origin (the front: ACR's token service,
+ACR's listing API and ``/v2/`` relayed to the CNCF Distribution registry, a child process on
+a private loopback port), the registry admin routes, counters and fault injection.
 Everything here listens on loopback only.
 """
 
@@ -17,10 +18,13 @@ from ..config import DataDir
 from ..devregistry import (
     EXCHANGE_AUDIENCES,
     TOKEN_PATH,
+    AcrMetadataApp,
+    Backend,
     DevRegistryService,
     Instruments,
     RegistryAccounts,
     RegistryConfig,
+    RegistryFront,
     RegistryProcess,
     TokenApp,
     TokenSigner,
@@ -66,6 +70,11 @@ class StandIns:
         self.endpoints: dict[str, Any] = {}
         self.lines: list[str] = []
         self.registry: RegistryProcess | None = None
+        self._backend: Backend | None = None
+        # The dev registry's login server (its one origin's host:port), None without --dev.
+        self.login_server = (
+            format_host_port(opts.registry_host, ports.registry) if opts.dev else None
+        )
         self.failure: str | None = None
 
     def build(
@@ -92,8 +101,10 @@ class StandIns:
         if self.opts.dev:
             assert instruments is not None
             registry = self._build_registry(store, identities, issuers, instruments, router)
-            token = self.endpoints["token"]
-            self.lines.append(f"  Registry:      {registry} (token service {token})")
+            self.lines.append(
+                f"  Registry:      https://{registry} (login server {registry}: /v2/, "
+                "/oauth2/exchange, /oauth2/token, /acr/v1/)"
+            )
         return router.in_front_of(arm_app)
 
     @staticmethod
@@ -111,39 +122,49 @@ class StandIns:
         instruments: Instruments,
         router: AdminRouter,
     ) -> str:
+        """One origin, as ACR has: the front serves the token service, ACR's listing API
+        and ``/v2/`` (relayed to the registry child on a private loopback port)."""
         assert self.registry_binary is not None
         bind = self.opts.registry_host
-        token_origin = f"https://{format_host_port(bind, self.ports.token)}"
-        port = self.ports.registry or free_port(bind)
-        host = format_host_port(bind, port)  # the registry's login server and token "service"
+        host = format_host_port(bind, self.ports.registry)  # the login server and "service"
+        assert host == self.login_server
+        origin = f"https://{host}"
         directory = self.dd.path / "devregistry"
-        signer = TokenSigner(directory, issuer=token_origin, service=host)
+        signer = TokenSigner(directory, issuer=origin, service=host)
         accounts = RegistryAccounts(DevRegistryStore(store), identities, host)
         exchange_verifier = TokenVerifier(issuers, EXCHANGE_AUDIENCES)
         service = DevRegistryService(accounts, signer, exchange_verifier, identities.tenant_id)
-        realm = f"{token_origin}{TOKEN_PATH}"
-        info = {"registry": host, "realm": realm, "tokenService": token_origin}
+        realm = f"{origin}{TOKEN_PATH}"
+        info = {"registry": host, "realm": realm, "tokenService": origin}
         add_devregistry_routes(router, accounts, instruments, info)
-        hosts = [LOOPBACK, "localhost", "::1"]
-        token_leaf = self.ca.server_certificate("token", hosts)
+        private_port = free_port(bind)
+        backend = Backend(bind, private_port)
+        config = RegistryConfig(
+            directory, private_port, realm, host, origin, signer.cert_path, bind
+        )
+        front = RegistryFront(
+            login_server=host,
+            backend=backend,
+            token_app=TokenApp(service, gate=instruments),
+            acr_app=AcrMetadataApp(signer, backend, config.storage, realm),
+            instruments=instruments,
+        )
+        leaf = self.ca.server_certificate("registry", [LOOPBACK, "localhost", "::1"])
         self.listeners.append(
             Listener(
-                "token",
-                TokenApp(service, gate=instruments),
-                self.ports.token,
-                str(token_leaf.cert_path),
-                str(token_leaf.key_path),
+                "registry",
+                front,
+                self.ports.registry,
+                str(leaf.cert_path),
+                str(leaf.key_path),
                 bind=bind,
                 proxy_headers=False,
             )
         )
-        leaf = self.ca.server_certificate("registry", hosts)
-        config = RegistryConfig(
-            directory, port, leaf.cert_path, leaf.key_path, realm, host, token_origin,
-            signer.cert_path, bind,
-        )
         self.registry = RegistryProcess(self.registry_binary, config, self.ca.cert_path)
-        self.endpoints.update(registry=host, token=token_origin)
+        self._backend = backend
+        # "token" names the same origin: the token service is the registry's, as on ACR.
+        self.endpoints.update(registry=host, token=origin)
         return host
 
     def start_registry(self) -> None:
@@ -166,5 +187,7 @@ class StandIns:
         await asyncio.Event().wait()  # nothing to watch: wait to be cancelled
 
     def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
         if self.registry is not None:
             self.registry.stop()

@@ -9,10 +9,12 @@ from .health import HealthRecord, HealthService
 from .instances import InstanceService
 from .ports import SecretSource
 from .pull_secrets import PullSecretError, PullSecretResolver, ResolvedCredential
+from .registries import ContainerRegistryService
 from .synced_secrets import KeyVaultSecretService, SyncedSecretService
 
 __all__ = [
     "ConnectionSettingsService",
+    "ContainerRegistryService",
     "EndpointTarget",
     "HealthRecord",
     "HealthService",

@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "container_registries",
     "devregistry_role_assignments",
     "devregistry_settings",
     "devregistry_tokens",
@@ -210,4 +211,19 @@ devregistry_settings = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", String(255), nullable=False),
+)
+
+# Container registries an admin registered (``iotops acr register``): what the portal offers
+# to pick from, shaped like Microsoft.ContainerRegistry/registries.
+container_registries = Table(
+    "container_registries",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(64), nullable=False),
+    Column("rg_key", String(90), nullable=False),  # lower-cased
+    Column("name_key", String(50), nullable=False),  # lower-cased
+    Column("document", Text, nullable=False),  # the ARM document as served
+    UniqueConstraint(
+        "subscription_id", "rg_key", "name_key", name="uq_container_registries_name"
+    ),
 )

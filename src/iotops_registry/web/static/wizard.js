@@ -480,6 +480,7 @@
     if (!P.list.current()) return;
     reset("create");
     $("wizard-title").textContent = "Create registry endpoint";
+    P.registries.load();
     showMethod();
     goTo(0, false);
     openDialog($("wizard"), trigger, firstField(0), $("cmd-create"));
@@ -493,6 +494,7 @@
     const cas = props.codeSigningCas || [];
     $("f-name").value = doc.name;
     $("f-host").value = props.host || "";
+    P.registries.sync();
     $("f-ca-configmaps").value = cas.filter((c) => c.type === "ConfigMap")
       .map((c) => c.configMapRef).join(", ");
     $("f-ca-secrets").value = cas.filter((c) => c.type === "Secret")
@@ -602,6 +604,7 @@
     $("wizard").addEventListener("closed", K.clearValues);
     $("cmd-create").addEventListener("click", (e) => openCreate(e.currentTarget));
     $("empty-create").addEventListener("click", (e) => openCreate(e.currentTarget));
+    P.registries.init();
   }
 
   P.wizard = {
