@@ -44,7 +44,8 @@ ALLOWED: dict[str, set[str]] = {
     "store": set(),
     "keyvault": {"domain"},
     "services": {"domain", "store", "security", "authn"},
-    "access": {"services", "domain", "remote", "transport", "authn", "oci"},
+    # access verifies signatures (notary) of what it pulls through endpoints
+    "access": {"services", "domain", "remote", "transport", "authn", "oci", "notary"},
     "asgi": set(),
     "vault": {"asgi", "config", "security", "store"},
     "identity": {"asgi", "config", "security", "store", "domain"},

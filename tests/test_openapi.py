@@ -119,6 +119,7 @@ class World:
             "instanceName": self.instance,
             "registryEndpointName": self.endpoint,
             "syncedSecretName": self.synced,
+            "configMapName": "fuzz-cm",
             "secretName": self.kv,
             "registryName": "contosoregistry",
         }
@@ -142,6 +143,7 @@ class World:
             "resourceId": "/schemaRegistries/sr",
             "value": "fuzz-value",
             "repository": "library/x",
+            "artifact": "library/x:1.0",
             "description": "fuzz",
         }
 
@@ -309,6 +311,9 @@ async def test_generated_requests_are_never_answered_5xx(
                 {"sourcePath": world.kv, "targetKey": "username"},
                 {"sourcePath": f"{world.kv}-pass", "targetKey": "password"},
             ]}})
+        assert r.status_code == 201, r.text
+        r = await c.put(f"{instance}/configMaps/fuzz-cm", params=q,
+                        json={"properties": {"data": {"note": "fuzz"}}})
         assert r.status_code == 201, r.text
         r = await c.put(f"{instance}/registryEndpoints/{world.endpoint}", params=q, json={
             "properties": {"host": "127.0.0.1:9", "authentication": {

@@ -9,6 +9,7 @@ from .authenticators import AuthenticatorFactory, IdentityFactory
 from .connection_test import STEPS, run_connection_test
 from .health_monitor import HealthMonitor
 from .registry_access import RegistryAccess
+from .signatures import SignatureCheck, SignatureChecker, split_artifact, trust_store_for
 
 __all__ = [
     "STEPS",
@@ -16,5 +17,9 @@ __all__ = [
     "HealthMonitor",
     "IdentityFactory",
     "RegistryAccess",
+    "SignatureCheck",
+    "SignatureChecker",
     "run_connection_test",
+    "split_artifact",
+    "trust_store_for",
 ]

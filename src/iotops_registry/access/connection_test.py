@@ -2,7 +2,10 @@
 and a hint that says what to fix (after ``az acr check-health``).
 
     DnsResolution → TcpConnect → TlsHandshake → RegistryPing → CredentialAcquisition
-      → TokenExchange → PullPermission → CatalogPermission
+      → TokenExchange → PullPermission → CatalogPermission [→ CodeSigningCas]
+
+``CodeSigningCas`` is reported only for an endpoint that lists code-signing CAs: whether
+each reference resolved to CA certificates (a failure leaves the endpoint Degraded).
 
 A step that fails stops the ones that depend on it (they are reported as Skipped). The
 report's status is ``Succeeded`` only when a pull was proven; ``PartiallyVerified`` when no
@@ -33,7 +36,7 @@ from ..errors import (
     TokenEndpointError,
 )
 from ..netutil import split_endpoint_host, split_host_port
-from ..services import EndpointTarget
+from ..services import CodeSigningCas, EndpointTarget
 from ..transport import RealmPolicy, build_transport, fetch_token, ping
 from ..transport.backoff import RetryPolicy
 from .probes import StepResult, probe_dns, probe_tcp, probe_tls
@@ -50,7 +53,9 @@ STEPS = (
     "TokenExchange",
     "PullPermission",
     "CatalogPermission",
+    "CodeSigningCas",
 )
+_OPTIONAL = {"CodeSigningCas"}  # only for endpoints that configure it
 _TIMEOUT = 10.0
 _FROM_CATALOG = 3  # catalog repositories tried when none is named
 
@@ -84,7 +89,7 @@ class _Report:
     def finish(self) -> dict[str, Any]:
         done = {s.name for s in self.steps}
         for name in STEPS:
-            if name not in done:
+            if name not in done and name not in _OPTIONAL:
                 self.steps.append(
                     StepResult(name, "Skipped", "NotRun", "Not run: an earlier step failed.")
                 )
@@ -105,9 +110,13 @@ def _short(identity: str) -> str:
 
 
 async def run_connection_test(
-    access: RegistryAccess, target: EndpointTarget, repository: str | None = None
+    access: RegistryAccess,
+    target: EndpointTarget,
+    repository: str | None = None,
+    cas: CodeSigningCas | None = None,
 ) -> dict[str, Any]:
-    """Test ``target`` (loaded by ``services.RegistryEndpointService.target``)."""
+    """Test ``target`` (loaded by ``services.RegistryEndpointService.target``); ``cas``:
+    its code-signing CAs, resolved (checked as the last step when configured)."""
     # Without a repository, the permission steps pick one: the host's path prefix, the
     # probe repository of the connection settings, then the catalog (see _candidates).
     report = _Report(target, repository)
@@ -120,7 +129,30 @@ async def run_connection_test(
             "InternalError",
             f"The test stopped unexpectedly ({type(exc).__name__}).",
         )
+    if cas is not None and cas.configured:
+        _code_signing_step(cas, report)
     return report.finish()
+
+
+def _code_signing_step(cas: CodeSigningCas, report: _Report) -> None:
+    count = _plural(len(cas.subjects), "CA certificate")
+    found = f"{count} ({'; '.join(cas.subjects)})" if cas.subjects else count
+    if not cas.problems:
+        report.step("CodeSigningCas", "Succeeded", "CodeSigningCasResolved",
+                    f"Code-signing CAs resolved: {found}.")
+        return
+    first = cas.problems[0]
+    more = f" ({len(cas.problems) - 1} more problem(s))" if len(cas.problems) > 1 else ""
+    hint = "Fix the codeSigningCas references: until then artifacts are verified only " \
+        "against the CAs that resolved." if cas.resolved else \
+        "Until a reference resolves, the enforce policy refuses every artifact."
+    report.step(
+        "CodeSigningCas",
+        "Failed",
+        first.code,
+        f"{first.message}{more} Resolved: {found}.",
+        hint,
+    )
 
 
 async def _run(access: RegistryAccess, target: EndpointTarget, report: _Report) -> None:

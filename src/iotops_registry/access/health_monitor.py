@@ -9,7 +9,12 @@ from typing import Any
 
 from ..domain import RegistryEndpointKey
 from ..errors import NotFoundError
-from ..services import EndpointTarget, HealthService, RegistryEndpointService
+from ..services import (
+    CodeSigningCaService,
+    EndpointTarget,
+    HealthService,
+    RegistryEndpointService,
+)
 from .connection_test import run_connection_test
 from .registry_access import RegistryAccess
 
@@ -27,7 +32,9 @@ class HealthMonitor:
         *,
         interval: float = 300.0,
         concurrency: int = 4,
+        code_signing: CodeSigningCaService | None = None,
     ) -> None:
+        self._code_signing = code_signing
         self._endpoints = endpoints
         self._access = access
         self._health = health
@@ -41,7 +48,10 @@ class HealthMonitor:
         self, target: EndpointTarget, repository: str | None = None
     ) -> dict[str, Any]:
         """Run the connection test now and keep its verdict as the endpoint's health."""
-        report = await run_connection_test(self._access, target, repository)
+        cas = None
+        if self._code_signing is not None and target.ca_sources:
+            cas = await asyncio.to_thread(self._code_signing.resolve, target.ca_sources)
+        report = await run_connection_test(self._access, target, repository, cas)
         await asyncio.to_thread(self._health.record, target.key, report)
         return report
 

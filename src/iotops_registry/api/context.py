@@ -8,6 +8,9 @@ from typing import Any, Protocol
 from ..domain import RegistryEndpointKey
 from ..security import LocalIssuer, TokenVerifier
 from ..services import (
+    CodeSigningCas,
+    CodeSigningCaService,
+    ConfigMapService,
     ContainerRegistryService,
     EndpointTarget,
     InstanceService,
@@ -19,7 +22,13 @@ from ..services import (
 from ..services.connection_settings import ConnectionSettingsService
 from ..services.health import HealthService
 
-__all__ = ["REGISTRY_API_VERSIONS", "SUPPORTED_API_VERSIONS", "ApiContext", "EndpointMonitor"]
+__all__ = [
+    "REGISTRY_API_VERSIONS",
+    "SUPPORTED_API_VERSIONS",
+    "ApiContext",
+    "ArtifactChecker",
+    "EndpointMonitor",
+]
 
 
 class EndpointMonitor(Protocol):
@@ -30,6 +39,14 @@ class EndpointMonitor(Protocol):
     ) -> dict[str, Any]: ...
 
     def schedule(self, key: RegistryEndpointKey) -> None: ...
+
+
+class ArtifactChecker(Protocol):
+    """Signature checks through endpoints (``access.SignatureChecker``), set once running."""
+
+    async def check_artifact(
+        self, target: EndpointTarget, cas: CodeSigningCas, artifact: str
+    ) -> tuple[str, Any, Any]: ...
 
 # 2025-10-01, 2026-03-01 and 2026-07-01 share one registry endpoint shape.
 SUPPORTED_API_VERSIONS = ("2025-10-01", "2026-03-01", "2026-07-01")
@@ -51,5 +68,8 @@ class ApiContext:
     connection_settings: ConnectionSettingsService | None = None
     registries: ContainerRegistryService | None = None
     monitor: EndpointMonitor | None = None
+    config_maps: ConfigMapService | None = None
+    code_signing: CodeSigningCaService | None = None
+    signatures: ArtifactChecker | None = None
     max_body_bytes: int = 256 * 1024
     inline_reads: bool = False  # SQLite: reads are cheaper than a thread hop

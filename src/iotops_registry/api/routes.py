@@ -8,11 +8,12 @@ these rows; a test checks that every route is in the OpenAPI document.
 from __future__ import annotations
 
 from ..domain import InstanceBody, InstancePatchBody, RegistryEndpointBody, rules
-from ..domain.connection import ConnectionSettingsBody, ConnectionTestBody
+from ..domain.config_maps import ConfigMapBody
+from ..domain.connection import ConnectionSettingsBody, ConnectionTestBody, VerifyArtifactBody
 from ..domain.secrets import KeyVaultSecretBody, SyncedSecretBody
 from . import schemas as s
 from .context import REGISTRY_API_VERSIONS, SUPPORTED_API_VERSIONS
-from .handlers import endpoints, instances, registries, secrets
+from .handlers import config_maps, endpoints, instances, registries, secrets
 from .table import Action, Operation, QueryParam, ResourceType, Route, compile_routes
 
 __all__ = ["RESOURCE_TYPES", "ROUTES"]
@@ -109,6 +110,14 @@ REGISTRY_ENDPOINTS = ResourceType(
                              "Replace the connection settings.",
                              {200: s.ConnectionSettingsResource}, ConnectionSettingsBody),
         }),
+        Action("verifyArtifact", {
+            "POST": Operation(
+                endpoints.verify_artifact, "RegistryEndpoint_VerifyArtifact",
+                "Apply the endpoint's signature policy to one artifact: resolve it through "
+                "the endpoint and verify its Notary signatures against the code-signing CAs.",
+                {200: s.ArtifactSignatureCheck}, VerifyArtifactBody,
+            ),
+        }),
         Action("health", {
             "GET": Operation(endpoints.get_health, "RegistryEndpoint_GetHealth",
                              "Health state, message, times and the last test report.",
@@ -135,6 +144,27 @@ SYNCED_SECRETS = ResourceType(
                          SyncedSecretBody),
         "DELETE": Operation(secrets.delete_synced, "SyncedSecret_Delete", "Delete a synced "
                             "secret (409 while endpoints name it, unless force=true).",
+                            {204: None}, query=(QueryParam("force", {"type": "boolean"}),)),
+    },
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+
+CONFIG_MAPS = ResourceType(
+    "configMaps",
+    "configMapName",
+    parent=INSTANCES,
+    collection={
+        "GET": Operation(config_maps.list_, "ConfigMap_List", "List ConfigMaps.",
+                         {200: s.ConfigMapList}, query=_PAGING),
+    },
+    item={
+        "GET": Operation(config_maps.get, "ConfigMap_Get", "Get a ConfigMap.",
+                         {200: s.ConfigMapResource}),
+        "PUT": Operation(config_maps.put, "ConfigMap_CreateOrReplace", "Create or replace a "
+                         "ConfigMap (non-secret configuration, such as code-signing CAs).",
+                         {200: s.ConfigMapResource, 201: s.ConfigMapResource}, ConfigMapBody),
+        "DELETE": Operation(config_maps.delete, "ConfigMap_Delete", "Delete a ConfigMap "
+                            "(409 while endpoints name it, unless force=true).",
                             {204: None}, query=(QueryParam("force", {"type": "boolean"}),)),
     },
     api_versions=SUPPORTED_API_VERSIONS,
@@ -195,6 +225,7 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     INSTANCES,
     REGISTRY_ENDPOINTS,
     SYNCED_SECRETS,
+    CONFIG_MAPS,
     KEY_VAULT_SECRETS,
     CONTAINER_REGISTRIES,
 )

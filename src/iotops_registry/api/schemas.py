@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..domain.config_maps import ConfigMapProperties
 from ..domain.models import ExtendedLocation, InstanceProperties, RegistryEndpointProperties
 from ..domain.secrets import SyncedSecretProperties
 
@@ -96,8 +97,21 @@ class SyncedSecretResource(_Tracked):
     properties: SyncedSecretResourceProperties
 
 
+class ConfigMapResourceProperties(ConfigMapProperties):
+    model_config = ConfigDict(extra="allow")
+    provisioningState: str
+
+
+class ConfigMapResource(_Tracked):
+    properties: ConfigMapResourceProperties
+
+
 class _Page(_Answer):
     nextLink: str | None = None
+
+
+class ConfigMapList(_Page):
+    value: list[ConfigMapResource]
 
 
 class InstanceList(_Page):
@@ -136,6 +150,7 @@ class ConnectionSettingsValues(_Answer):
     plainHttp: bool
     allowedRealmHosts: list[str]
     probeRepository: str | None
+    signaturePolicy: Literal["enforce", "audit", "off"] | None = None
 
 
 class ConnectionSettingsResource(_Answer):
@@ -224,3 +239,21 @@ class ErrorDetail(_Answer):
 
 class ErrorResponse(_Answer):
     error: ErrorDetail
+
+
+class ArtifactSignatureCheck(_Answer):
+    """``POST …/registryEndpoints/{n}/verifyArtifact``: the policy's decision on one
+    artifact, the Notary verdict when one was reached, and the CAs it was checked against."""
+
+    model_config = ConfigDict(extra="allow")
+    artifact: str
+    digest: str | None  # None: the policy is off and a tag was not resolved
+    policy: Literal["enforce", "audit", "off"]
+    decision: Literal["Allowed", "Refused"]
+    verification: Literal["Checked", "NotChecked"]
+    code: str
+    message: str
+    badge: str
+    signer: str | None = None
+    verdict: dict[str, object] | None = None
+    codeSigningCas: dict[str, object] | None = None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from cryptography import x509
 from pydantic import Field, field_validator
@@ -18,13 +18,18 @@ from ..oci.reference import check_repository
 from .models import _Wire
 
 __all__ = [
+    "SIGNATURE_POLICIES",
     "ConnectionSettings",
     "ConnectionSettingsBody",
     "ConnectionSettingsProperties",
     "ConnectionTestBody",
+    "SignaturePolicy",
+    "VerifyArtifactBody",
 ]
 
 _MAX_PEM = 64 * 1024
+SignaturePolicy = Literal["enforce", "audit", "off"]
+SIGNATURE_POLICIES: tuple[SignaturePolicy, ...] = ("enforce", "audit", "off")
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,10 @@ class ConnectionSettings:
     # The repository a connection test (and every health check) pulls from when none is
     # named: without one, pull permission can only be proven through the catalog.
     probe_repository: str | None = None
+    # Notary signature policy for artifacts pulled through the endpoint: enforce (refuse
+    # what does not verify), audit (pull, record the verdict) or off. None: enforce when
+    # code-signing CAs are configured, else off.
+    signature_policy: SignaturePolicy | None = None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConnectionSettings:
@@ -46,6 +55,7 @@ class ConnectionSettings:
             bool(data.get("plainHttp")),
             tuple(data.get("allowedRealmHosts") or ()),
             data.get("probeRepository") or None,
+            data.get("signaturePolicy") or None,
         )
 
     @classmethod
@@ -59,6 +69,7 @@ class ConnectionSettings:
             "plainHttp": self.plain_http,
             "allowedRealmHosts": list(self.allowed_realm_hosts),
             "probeRepository": self.probe_repository,
+            "signaturePolicy": self.signature_policy,
         }
 
 
@@ -67,6 +78,7 @@ class ConnectionSettingsProperties(_Wire):
     plainHttp: bool = False
     allowedRealmHosts: list[str] = Field(default_factory=list, max_length=8)
     probeRepository: str | None = Field(default=None, max_length=256)
+    signaturePolicy: SignaturePolicy | None = None
 
     @field_validator("probeRepository")
     @classmethod
@@ -120,3 +132,10 @@ def _check_repository(value: str | None, name: str) -> str | None:
             f"{name} must be an OCI repository name: lowercase path components of letters and "
             "digits separated by '.', '_', '__' or '-', joined by '/' (e.g. graphs/simple).",
         ) from None
+
+
+class VerifyArtifactBody(_Wire):
+    """``POST .../verifyArtifact``: ``repository:tag`` or ``repository@sha256:…``, relative to
+    the endpoint's host (its path prefix is added, as for graph artifacts)."""
+
+    artifact: str = Field(min_length=1, max_length=512)

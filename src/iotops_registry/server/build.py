@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from azure.core.credentials import TokenCredential
 
-from ..access import AuthenticatorFactory, HealthMonitor, RegistryAccess
+from ..access import AuthenticatorFactory, HealthMonitor, RegistryAccess, SignatureChecker
 from ..api import ApiContext, create_app
 from ..config import DataDir, Settings
 from ..errors import ConfigurationError
@@ -28,6 +28,8 @@ from ..security import (
     TrustedIssuer,
 )
 from ..services import (
+    CodeSigningCaService,
+    ConfigMapService,
     ConnectionSettingsService,
     ContainerRegistryService,
     HealthService,
@@ -109,10 +111,12 @@ class Runtime:
         monitor, access, exchange_http = _registry_access(self)
         self._closers = [monitor, access, exchange_http]
         self.ctx.monitor = monitor
+        self.ctx.signatures = SignatureChecker(access)
         monitor.start()
 
     async def stop(self) -> None:
         self.ctx.monitor = None
+        self.ctx.signatures = None
         if self._closers:
             monitor, access, exchange_http = self._closers
             self._closers = []
@@ -174,7 +178,11 @@ def _registry_access(
     access = RegistryAccess(factory, extra_ca_file=ca_file)
     assert ctx.health is not None
     monitor = HealthMonitor(
-        ctx.endpoints, access, ctx.health, interval=runtime.opts.health_interval
+        ctx.endpoints,
+        access,
+        ctx.health,
+        interval=runtime.opts.health_interval,
+        code_signing=ctx.code_signing,
     )
     return monitor, access, exchange_http
 
@@ -232,6 +240,8 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
         health=HealthService(store),
         connection_settings=ConnectionSettingsService(store),
         registries=ContainerRegistryService(store, dev_registry=stand_ins.login_server),
+        config_maps=ConfigMapService(store),
+        code_signing=CodeSigningCaService(secrets),
         inline_reads=store.dialect == "sqlite",
     )
     portal = Portal(issuer, default_subscription=settings.subscription_id)

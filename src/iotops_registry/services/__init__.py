@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from .code_signing import CaProblem, CaSource, CodeSigningCas, CodeSigningCaService
 from .common import Page, Preconditions, WriteResult
+from .config_maps import ConfigMapService
 from .connection_settings import ConnectionSettingsService
 from .endpoints import EndpointTarget, RegistryEndpointService, endpoint_not_found
 from .health import HealthRecord, HealthService
@@ -13,6 +15,11 @@ from .registries import ContainerRegistryService
 from .synced_secrets import KeyVaultSecretService, SyncedSecretService
 
 __all__ = [
+    "CaProblem",
+    "CaSource",
+    "CodeSigningCaService",
+    "CodeSigningCas",
+    "ConfigMapService",
     "ConnectionSettingsService",
     "ContainerRegistryService",
     "EndpointTarget",

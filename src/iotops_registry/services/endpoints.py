@@ -18,6 +18,7 @@ from ..domain.connection import ConnectionSettings
 from ..errors import NotFoundError, ValidationError
 from ..security import Principal
 from ..store import Store
+from .code_signing import CaSource, save_warnings, sources_from
 from .common import (
     DEFAULT_PAGE_SIZE,
     Page,
@@ -65,6 +66,8 @@ class EndpointTarget:
     settings: ConnectionSettings
     plan: CredentialPlan
     synced_secret: dict[str, Any] | None = None
+    # codeSigningCas entries with the ConfigMaps and synced secrets they name
+    ca_sources: tuple[CaSource, ...] = ()
 
     @property
     def method(self) -> AuthMethod:
@@ -141,18 +144,23 @@ class RegistryEndpointService:
         """The endpoint and what its credentials need, in one read."""
         p = key.parent
         synced: dict[str, Any] | None = None
+        ca_sources: tuple[CaSource, ...] = ()
         with self._store.read() as r:
             state = r.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
             if state is None:
                 raise endpoint_not_found(key)
             document = json.loads(state.document)
             plan = plan_for(document["properties"]["authentication"], self._tenant)
-            if plan.kind == PULL_SECRET and plan.secret_ref:
+            cas = document["properties"].get("codeSigningCas") or []
+            if (plan.kind == PULL_SECRET and plan.secret_ref) or cas:
                 inst = r.get_instance(p.sub_key, p.rg_key, p.instance)
-                row = r.synced_secret(inst.pk, plan.secret_ref) if inst else None
-                synced = json.loads(row.document)["properties"] if row else None
+                if plan.kind == PULL_SECRET and plan.secret_ref:
+                    row = r.synced_secret(inst.pk, plan.secret_ref) if inst else None
+                    synced = json.loads(row.document)["properties"] if row else None
+                if cas and inst is not None:
+                    ca_sources = _ca_sources(r, inst.pk, cas)
         settings = ConnectionSettings.parse(state.connection_settings)
-        return EndpointTarget(key, document, settings, plan, synced)
+        return EndpointTarget(key, document, settings, plan, synced, ca_sources)
 
     def all_keys(self) -> list[RegistryEndpointKey]:
         """Every endpoint of every instance (the health sweep)."""
@@ -212,6 +220,9 @@ class RegistryEndpointService:
                 else:
                     w.update_endpoint(existing.pk, etag, document, secret_ref)
                 warnings: list[str] = []
+                cas = properties.get("codeSigningCas") or []
+                if cas:  # accepted; what does not resolve is said now and in health
+                    warnings.extend(save_warnings(_ca_sources(w, inst.pk, cas)))
                 if secret_ref is not None:
                     # Accepted as IoT Operations accepts it: the secret may come later.
                     synced = w.synced_secret(inst.pk, secret_ref)
@@ -233,6 +244,22 @@ class RegistryEndpointService:
                 return False
             w.delete_endpoint(existing.pk)
             return True
+
+
+def _ca_sources(r: Any, instance_pk: int, cas: list[dict[str, Any]]) -> tuple[CaSource, ...]:
+    """The codeSigningCas entries with what they name, read in the caller's transaction."""
+    maps = [str(c.get("configMapRef")) for c in cas if c.get("type") == "ConfigMap"]
+    config_maps = {
+        row.name: json.loads(row.document)["properties"]
+        for row in r.config_maps_named(instance_pk, maps)
+    }
+    synced = {}
+    for c in cas:
+        if c.get("type") == "Secret":
+            row = r.synced_secret(instance_pk, str(c.get("secretRef")))
+            if row is not None:
+                synced[row.name] = json.loads(row.document)["properties"]
+    return sources_from(cas, config_maps, synced)
 
 
 def _extended_location(

@@ -20,7 +20,7 @@ from .endpoints import endpoint_not_found
 __all__ = ["HealthRecord", "HealthService", "health_from_report"]
 
 # Steps whose failure leaves the endpoint usable for some artifacts.
-DEGRADING_STEPS = {"PullPermission"}
+DEGRADING_STEPS = {"PullPermission", "CodeSigningCas"}
 
 
 @dataclass(frozen=True)

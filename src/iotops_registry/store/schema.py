@@ -18,6 +18,7 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "config_maps",
     "container_registries",
     "devregistry_role_assignments",
     "devregistry_settings",
@@ -102,6 +103,23 @@ synced_secrets = Table(
     Column("etag", String(64), nullable=False),
     Column("document", Text, nullable=False),
     UniqueConstraint("instance_pk", "name", name="uq_synced_secrets_instance_name"),
+)
+
+# Non-secret configuration of an instance (our extension): code-signing CAs for endpoints.
+config_maps = Table(
+    "config_maps",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "instance_pk",
+        Integer,
+        ForeignKey("instances.pk", ondelete="CASCADE", name="fk_config_maps_instance"),
+        nullable=False,
+    ),
+    Column("name", String(253), nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("document", Text, nullable=False),
+    UniqueConstraint("instance_pk", "name", name="uq_config_maps_instance_name"),
 )
 
 Index("ix_instances_rg", instances.c.subscription_id, instances.c.rg_key)

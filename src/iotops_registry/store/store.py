@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..errors import ConfigurationError, StoreConflict
-from .schema import instances, registry_endpoints, resource_groups, synced_secrets
+from .schema import config_maps, instances, registry_endpoints, resource_groups, synced_secrets
 
 __all__ = ["EndpointState", "Row", "Store", "StoreConflict"]
 
@@ -178,6 +178,20 @@ class _Reader:
     def list_synced_secrets(self, instance_pk: int, after: str | None, limit: int) -> list[Row]:
         return self._many(_children(synced_secrets, instance_pk, after, limit))
 
+    def config_map(self, instance_pk: int, name: str) -> Row | None:
+        return self._one(_child(config_maps, instance_pk, name))
+
+    def config_maps_named(self, instance_pk: int, names: list[str]) -> list[Row]:
+        if not names:
+            return []
+        q = _docs(config_maps).where(
+            config_maps.c.instance_pk == instance_pk, config_maps.c.name.in_(names)
+        )
+        return self._many(q)
+
+    def list_config_maps(self, instance_pk: int, after: str | None, limit: int) -> list[Row]:
+        return self._many(_children(config_maps, instance_pk, after, limit))
+
     def endpoint_state(
         self, sub: str, rg_key: str, instance: str, name: str
     ) -> EndpointState | None:
@@ -309,6 +323,7 @@ class _Writer(_Reader):
     def delete_instance(self, pk: int) -> None:
         self.conn.execute(delete(registry_endpoints).where(registry_endpoints.c.instance_pk == pk))
         self.conn.execute(delete(synced_secrets).where(synced_secrets.c.instance_pk == pk))
+        self.conn.execute(delete(config_maps).where(config_maps.c.instance_pk == pk))
         self.conn.execute(delete(instances).where(instances.c.pk == pk))
 
     def insert_endpoint(
@@ -387,6 +402,24 @@ class _Writer(_Reader):
 
     def delete_synced_secret(self, pk: int) -> None:
         self.conn.execute(delete(synced_secrets).where(synced_secrets.c.pk == pk))
+
+    # --- config maps -----------------------------------------------------------------------
+
+    def insert_config_map(self, instance_pk: int, name: str, etag: str, document: str) -> None:
+        with self._unique():
+            self.conn.execute(
+                insert(config_maps).values(
+                    instance_pk=instance_pk, name=name, etag=etag, document=document
+                )
+            )
+
+    def update_config_map(self, pk: int, etag: str, document: str) -> None:
+        self.conn.execute(
+            update(config_maps).where(config_maps.c.pk == pk).values(etag=etag, document=document)
+        )
+
+    def delete_config_map(self, pk: int) -> None:
+        self.conn.execute(delete(config_maps).where(config_maps.c.pk == pk))
 
     def delete_endpoint(self, pk: int) -> None:
         self.conn.execute(delete(registry_endpoints).where(registry_endpoints.c.pk == pk))

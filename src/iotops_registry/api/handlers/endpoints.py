@@ -7,7 +7,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from ...domain import parse_model
-from ...domain.connection import ConnectionTestBody
+from ...domain.connection import ConnectionTestBody, VerifyArtifactBody
 from ...errors import ApiError
 from ...services import Page
 from ..call import ArmCall
@@ -23,6 +23,7 @@ __all__ = [
     "put_connection_settings",
     "resolve_credentials",
     "test",
+    "verify_artifact",
 ]
 
 
@@ -113,3 +114,21 @@ async def resolve_credentials(ctx: ApiContext, call: ArmCall) -> Response:
     return call.json(
         {"status": "Resolved", "syncedSecret": resolved.synced_secret, "sources": resolved.sources}
     )
+
+
+async def verify_artifact(ctx: ApiContext, call: ArmCall) -> Response:
+    """The endpoint's signature policy applied to one artifact: pulled through the endpoint
+    with its own credentials, verified against its code-signing CAs."""
+    if ctx.signatures is None or ctx.code_signing is None:
+        raise _disabled("Signature verification")
+    body = parse_model(VerifyArtifactBody, await call.body())
+    target = await call.run(ctx.endpoints.target, call.endpoint_key)
+    cas = await call.run(ctx.code_signing.resolve, target.ca_sources)
+    repository, found, check = await ctx.signatures.check_artifact(target, cas, body.artifact)
+    digest = getattr(found, "digest", found)  # a Descriptor, a bare Digest, or None
+    where = f"{target.registry}/{repository}"
+    return call.json({
+        "artifact": f"{where}@{digest}" if digest else where,
+        "digest": str(digest) if digest else None,
+        **check.to_dict(),
+    })
