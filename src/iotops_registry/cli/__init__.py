@@ -9,6 +9,7 @@ import click
 from .._version import __version__
 from .acr import acr
 from .artifact import artifact
+from .configmap import configmap
 from .connector import connector
 from .dev import dev
 from .graph import graph
@@ -31,7 +32,8 @@ def cli() -> None:
 
     Start a local resource provider with `iotops serve`, then manage instances and
     registry endpoints with `iotops instance` and `iotops registry`, and artifact pull
-    secrets with `iotops secret` and `iotops secretsync`. Local stand-ins for Azure:
+    secrets with `iotops secret` and `iotops secretsync` (code-signing CAs in
+    `iotops configmap`). Local stand-ins for Azure:
     managed identities with `iotops identity`, and the development registry of
     `iotops serve --dev` with `iotops dev`. Publish graphs, WASM modules and connectors
     with `iotops graph`, `iotops connector` and `iotops artifact`; sign and verify them
@@ -39,8 +41,8 @@ def cli() -> None:
     """
 
 
-for command in (serve, token, instance, registry, secret, secretsync, portal_url, identity, dev,
-                graph, connector, artifact, acr):
+for command in (serve, token, instance, registry, secret, secretsync, configmap, portal_url,
+                identity, dev, graph, connector, artifact, acr):
     cli.add_command(command)
 dev.add_command(ca)
 

@@ -357,11 +357,17 @@ def connection_show(name: str, instance: str, resource_group: str, conn: Connect
 @click.option("--probe-repository", metavar="REPO",
               help="The repository connection tests and health checks pull from when none "
                    "is named (else the host's path prefix or the catalog's first).")
+@click.option("--signature-policy", type=click.Choice(["enforce", "audit", "off"]),
+              help="Notary signatures of artifacts pulled through the endpoint: enforce "
+                   "(refuse what does not verify against its code-signing CAs), audit (pull, "
+                   "record the verdict) or off [default: enforce when code-signing CAs are "
+                   "set, else off].")
 @connection_options
 @output_options
 def connection_set(name: str, instance: str, resource_group: str,
                    registry_ca_file: str | None, plain_http: bool,
                    realm_hosts: tuple[str, ...], probe_repository: str | None,
+                   signature_policy: str | None,
                    conn: ConnectionOptions, out: OutputOptions) -> None:
     """Replace an endpoint's connection settings. TLS verification is never turned off:
     give the registry's CA instead."""
@@ -371,7 +377,8 @@ def connection_set(name: str, instance: str, resource_group: str,
             ca = fh.read()
     body = {"properties": {"caBundle": ca, "plainHttp": plain_http,
                            "allowedRealmHosts": list(realm_hosts),
-                           "probeRepository": probe_repository}}
+                           "probeRepository": probe_repository,
+                           "signaturePolicy": signature_policy}}
     with connect(conn) as client:
         path = endpoint_path(client.subscription, resource_group, instance, name)
         reply = client.put(path + "/connectionSettings", body)

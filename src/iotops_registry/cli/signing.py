@@ -242,28 +242,65 @@ VERIFY_COLUMNS: list[Column] = [
 
 @click.command("verify")
 @click.argument("reference", metavar="REF")
-@click.option("--ca-file", "ca_files", multiple=True, required=True,
+@click.option("--ca-file", "ca_files", multiple=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="PEM (or DER) code-signing CA certificates to trust; repeatable, and a "
                    "file may hold several.")
 @click.option("--signing-authority", is_flag=True,
               help="Trust the CAs for notary.x509.signingAuthority signatures instead of "
                    "notary.x509 ones (the specification keeps the two apart).")
+@click.option("--registry-endpoint", metavar="NAME",
+              help="Verify through this registry endpoint instead: the server pulls with the "
+                   "endpoint's credentials and checks against its code-signing CAs and "
+                   "signature policy (REF may be relative to the endpoint's host).")
+@click.option("-i", "--instance", help="Instance of --registry-endpoint.")
+@click.option("-g", "--resource-group", help="Resource group of --registry-endpoint.")
+@click.option("--server", envvar="IOTOPS_SERVER", metavar="URL",
+              help="With --registry-endpoint: HTTPS URL of a remote server [default: the "
+                   "server of --data-dir].")
+@click.option("--subscription", envvar="IOTOPS_SUBSCRIPTION", metavar="ID",
+              help="With --registry-endpoint: subscription id [default: the embedded "
+                   "server's].")
 @registry_options
 @output_options
 def verify(
     reference: str,
     ca_files: tuple[Path, ...],
     signing_authority: bool,
+    registry_endpoint: str | None,
+    instance: str | None,
+    resource_group: str | None,
+    server: str | None,
+    subscription: str | None,
     reg: RegistryOptions,
     out: OutputOptions,
 ) -> None:
-    """Verify the Notary Project signatures of REF against the given CAs.
+    """Verify the Notary Project signatures of REF against the given CAs, or through a
+    registry endpoint (its code-signing CAs and policy).
 
     Succeeds (exit 0) when one signature verifies: integrity, a chain to one of the CAs,
     the signed descriptor equal to REF's, not expired, certificates valid. Otherwise prints
-    the verdict and exits 1. Revocation and RFC 3161 timestamps are not checked.
+    the verdict and exits 1. Through an endpoint, exit 0 means the endpoint's policy allows
+    the artifact (``audit`` allows what does not verify, and says so). Revocation and
+    RFC 3161 timestamps are not checked.
+
+    \b
+    Examples:
+      iotops artifact verify 127.0.0.1:8447/graphs/demo:1.0.0 --ca-file ca.pem
+      iotops artifact verify graphs/demo:1.0.0 --registry-endpoint dev -i inst -g rg
     """
+    if registry_endpoint:
+        if ca_files:
+            raise click.UsageError("give --ca-file or --registry-endpoint, not both")
+        if not instance or not resource_group:
+            raise click.UsageError("--registry-endpoint needs -i/--instance and "
+                                   "-g/--resource-group")
+        _verify_through_endpoint(reference, registry_endpoint, instance, resource_group,
+                                 server, subscription, reg, out)
+        return
+    if not ca_files:
+        raise click.UsageError("give --ca-file (the code-signing CAs to trust) or "
+                               "--registry-endpoint")
     from ..errors import TrustStoreInvalid
     from ..notary import TrustStore
     from ..notary import verify as verify_artifact
@@ -288,6 +325,36 @@ def verify(
     if not verdict.ok:
         raise CliError(f"({verdict.code}) {verdict.message}")
     click.echo(f"Verified {verdict.reference}: {verdict.message}", err=True)
+
+
+ENDPOINT_COLUMNS: list[Column] = [
+    ("Decision", lambda d: d.get("decision")),
+    ("Policy", lambda d: d.get("policy")),
+    ("Code", lambda d: d.get("code")),
+    ("Signer", lambda d: d.get("signer")),
+    ("Artifact", lambda d: d.get("artifact")),
+]
+
+
+def _verify_through_endpoint(reference: str, endpoint: str, instance: str, rg: str,
+                             server: str | None, subscription: str | None,
+                             reg: RegistryOptions, out: OutputOptions) -> None:
+    from .client import connect, endpoint_path
+    from .options import ConnectionOptions
+
+    conn = ConnectionOptions(reg.data_dir, server, None, subscription)
+    with connect(conn) as client:
+        path = endpoint_path(client.subscription, rg, instance, endpoint)
+        reply = client.request("POST", path + "/verifyArtifact", body={"artifact": reference})
+    data = reply.body if isinstance(reply.body, dict) else {}
+    if out.format == "table" and out.query is None and data.get("verdict"):
+        emit(_chain_rows(data["verdict"]), out, VERIFY_COLUMNS)
+    else:
+        emit(data, out, ENDPOINT_COLUMNS)
+    if data.get("decision") != "Allowed":
+        raise CliError(f"({data.get('code')}) {data.get('message')}")
+    click.echo(f"{data.get('decision')} by the {data.get('policy')} policy of endpoint "
+               f"'{endpoint}': {data.get('message')}", err=True)
 
 
 # --- dev ca create ---------------------------------------------------------------------------
