@@ -172,6 +172,10 @@ def test_every_table_fits_80_columns_without_splitting_a_word(
            f"{kv}=password")
     tables("secretsync", "list", *ref)
     tables("secretsync", "show", *ref, "--name", "pull")
+    tables("configmap", "set", *ref, "--name", "signing-cas", "--from-file", f"ca.crt={ca}",
+           "--from-literal", "a-rather-long-key-name.for-wrapping=value")
+    tables("configmap", "list", *ref)
+    tables("configmap", "show", *ref, "--name", "signing-cas")
     mi = f"tbl-{uuid.uuid4().hex[:6]}"
     tables("identity", "create", "-n", mi)
     tables("identity", "show", "--system")
