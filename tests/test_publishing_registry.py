@@ -419,3 +419,37 @@ def test_a_large_file_is_hashed_while_it_uploads(reg: Registry, tmp_path: Path) 
     assert pulled.exit_code == 0 and (tmp_path / "out" / "big.bin").read_bytes() == (
         big.read_bytes())
     _ = httpx  # the module is imported for type checkers of the fixtures above
+
+
+def test_connector_push_sign_signs_image_and_metadata(reg: Registry, tmp_path: Path) -> None:
+    from iotops_registry.notary import create_dev_ca
+    from iotops_registry.packaging import build_image, parse_platform
+
+    made = create_dev_ca()
+    key, chain, ca = tmp_path / "k.pem", tmp_path / "chain.pem", tmp_path / "ca.pem"
+    key.write_bytes(made.leaf_key_pem())
+    chain.write_bytes(made.chain_pem())
+    ca.write_bytes(made.ca_pem())
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "connector").write_text("binary")
+    with build_image(root, "/connector", [parse_platform("linux/amd64")]) as built:
+        _layout_from_bundle(tmp_path / "oci", built.bundle, "1.0.0")
+    meta = json.loads(METADATA.read_text())
+    meta["supportedArchitectures"] = ["linux/amd64"]
+    meta["imageConfigurationSettings"]["tag"] = "1.0.0-signed"
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    target = reg.ref("connectors/rest-connector:1.0.0-signed")
+    result = reg.invoke("connector", "push", "--metadata", str(tmp_path / "meta.json"),
+                        "--image", f"{tmp_path / 'oci'}:1.0.0", "--to", target,
+                        "--sign", "--key", str(key), "--cert", str(chain))
+    assert result.exit_code == 0, result.output
+    pushed = json.loads(result.stdout)
+    assert len(pushed) == 2 and all(p["signature"] for p in pushed)
+    for item in pushed:
+        verified = reg.run("artifact", "verify", f"{item['reference'].rsplit(':', 1)[0]}@"
+                           f"{item['digest']}", "--ca-file", str(ca), "-u", reg.username,
+                           "--password-stdin", "--data-dir", str(reg.dev.server.data_dir),
+                           stdin=reg.password + "\n")
+        assert verified.returncode == 0, verified.stderr
+        assert json.loads(verified.stdout)["code"] == "Verified"

@@ -279,3 +279,56 @@ def test_cli_configmap_and_verify_through_endpoint(
                     "--signature-policy", "audit")
     assert policy.code == 0, policy.stderr
     assert json.loads(policy.stdout)["properties"]["signaturePolicy"] == "audit"
+
+
+GRAPH = (Path(__file__).parent / "data" / "aio" / "graphs"
+         / "explore-iot-operations__samples__wasm__graph-simple.yaml")
+
+
+def test_graph_push_sign_then_verified_through_the_endpoint(
+    world: World, dev_server: ServerProcess, tmp_path: Path
+) -> None:
+    """``graph push --sign`` signs the module and the graph; an endpoint whose code-signing
+    CA is the signer's verifies both (and one with another CA refuses them)."""
+    from iotops_registry.notary import create_dev_ca
+
+    team = f"signed-{uuid.uuid4().hex[:8]}"
+    user, password = world.dev.repository_token(f"{team}/*", ["pull", "push"])
+    made, other = create_dev_ca(), create_dev_ca()
+    key, chain = tmp_path / "signer.key", tmp_path / "chain.pem"
+    key.write_bytes(made.leaf_key_pem())
+    chain.write_bytes(made.chain_pem())
+    graph = tmp_path / "graph-simple.yaml"
+    graph.write_text(GRAPH.read_text().replace(
+        "azure-samples/explore-iot-operations/temperature", f"{team}/temperature"))
+    module = tmp_path / "temperature.wasm"
+    module.write_bytes(b"\0asm\x01\x00\x00\x00")
+    registry = world.dev.registry
+    # --sign needs the key and the chain: refused before anything is pushed.
+    bad = iotops(dev_server, "graph", "push", str(graph), "--to",
+                 f"{registry}/{team}/graph-simple:1.0.0", "--sign", "--key", str(key),
+                 "-u", user, "--password-stdin", "--no-progress", stdin=password + "\n")
+    assert bad.code == 2 and "--sign needs --key" in bad.stderr
+    done = iotops(dev_server, "graph", "push", str(graph), "--to",
+                  f"{registry}/{team}/graph-simple:1.0.0", "--module",
+                  f"{team}/temperature:1.0.0={module}", "--sign", "--key", str(key),
+                  "--cert", str(chain), "--envelope", "cose", "-u", user, "--password-stdin",
+                  "--no-progress", stdin=password + "\n")
+    assert done.code == 0, done.stderr
+    pushed = json.loads(done.stdout)
+    assert {p["kind"] for p in pushed} == {"wasm-module", "graph"}
+    assert all(p["signature"].startswith("sha256:") and p["signer"] for p in pushed)
+
+    secret = world.pull_secret(f"{team}-pull", *world.dev.repository_token(f"{team}/*",
+                                                                         ["pull"]))
+    for ca, code in ((made.ca_pem(), "Verified"), (other.ca_pem(), "UntrustedSigner")):
+        name = f"ep-{uuid.uuid4().hex[:8]}"
+        assert _config_map(world, f"{name}-cas", {"ca.crt": ca.decode()}).status_code == 201
+        r = world.arm.put(world.path(name), params=Q, json={"properties": {
+            "host": registry, "authentication": secret,
+            "codeSigningCas": [{"type": "ConfigMap", "configMapRef": f"{name}-cas"}]}})
+        assert r.status_code == 201, r.text
+        for artifact in (f"{team}/temperature:1.0.0", f"{team}/graph-simple:1.0.0"):
+            result = _verify(world, name, artifact)
+            assert result["code"] == code, result["message"]
+            assert result["verdict"]["signature"]["envelopeType"] == "application/cose"

@@ -18,6 +18,7 @@ from .publishing import (
     registry_options,
     run,
 )
+from .signing_push import SignOptions, sign_options, sign_pushed
 
 __all__ = ["connector"]
 
@@ -86,6 +87,7 @@ def validate(file: Path, out: OutputOptions) -> None:
 @click.option("--metadata-to", "metadata_to", metavar="HOST[:PORT]/REPO:TAG",
               help="Where the metadata goes [default: HOST/REPO-metadata:TAG].")
 @click.option("--source", metavar="URL", help="org.opencontainers.image.source annotation.")
+@sign_options
 @registry_options
 @output_options
 def push(
@@ -96,6 +98,7 @@ def push(
     to: str,
     metadata_to: str | None,
     source: str | None,
+    signing: SignOptions,
     reg: RegistryOptions,
     out: OutputOptions,
 ) -> None:
@@ -125,6 +128,7 @@ def push(
     if from_dir is not None and not entrypoint:
         raise click.UsageError("--from-dir needs --entrypoint.")
     target = parse_reference(to, "--to")
+    identity = signing.identity()
     meta_target = (parse_reference(metadata_to, "--metadata-to") if metadata_to
                    else default_metadata_target(target))
     from ..errors import InvalidArtifact
@@ -146,21 +150,28 @@ def push(
     except InvalidArtifact as exc:
         raise ArtifactError(exc) from None
 
-    async def main() -> list[dict[str, str]]:
+    async def main() -> list[dict[str, Any]]:
         from .progress import TransferDisplay
 
         client = open_client(target.registry, reg)
+        clients = {target.registry: client}
         with TransferDisplay(f"push {target}", reg.progress) as display:
             publisher = Publisher(client, concurrency=reg.concurrency, progress=display)
             if meta_target.registry != target.registry:
-                other = Publisher(open_client(meta_target.registry, reg), progress=display)
+                clients[meta_target.registry] = open_client(meta_target.registry, reg)
+                other = Publisher(clients[meta_target.registry], progress=display)
                 pushed = await push_connector(publisher, target, meta, bundle, meta_target,
                                               metadata_filename=metadata.name, source=source,
                                               metadata_publisher=other)
             else:
                 pushed = await push_connector(publisher, target, meta, bundle, meta_target,
                                               metadata_filename=metadata.name, source=source)
-        return [p.to_dict() for p in pushed]
+        result: list[dict[str, Any]] = [p.to_dict() for p in pushed]
+        if identity is not None:
+            signed = await sign_pushed(pushed, clients, identity, signing)
+            for row, sig in zip(result, signed, strict=True):
+                row["signature"], row["signer"] = sig["signature"], sig["signer"]
+        return result
 
     try:
         emit(run(main()), out)

@@ -18,6 +18,7 @@ from .publishing import (
     registry_options,
     run,
 )
+from .signing_push import SignOptions, sign_options, sign_pushed
 
 __all__ = ["graph"]
 
@@ -111,6 +112,7 @@ def validate(file: Path, settings: tuple[str, ...], out: OutputOptions) -> None:
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE", help=_SET_HELP)
 @click.option("--source", metavar="URL",
               help="org.opencontainers.image.source annotation (the code's repository).")
+@sign_options
 @registry_options
 @output_options
 def push(
@@ -119,6 +121,7 @@ def push(
     modules: tuple[str, ...],
     settings: tuple[str, ...],
     source: str | None,
+    signing: SignOptions,
     reg: RegistryOptions,
     out: OutputOptions,
 ) -> None:
@@ -133,6 +136,8 @@ def push(
           --module temperature:1.0.0=target/wasm32-wasip2/release/temperature.wasm
       iotops graph push graph.yaml --to 127.0.0.1:5000/graph:1.0.0 --set VERSION=1.0.0 \\
           -u ci-push --password-stdin < token.txt
+      iotops graph push graph.yaml --to myacr.azurecr.io/graph:1.0.0 \\
+          --sign --key signer.key --cert signer-chain.pem
     """
     from ..errors import InvalidArtifact
     from ..packaging import Publisher, push_graph
@@ -143,16 +148,22 @@ def push(
     except InvalidArtifact as exc:
         raise ArtifactError(exc) from None
     given = _modules(modules)
+    identity = signing.identity()
     for warning in definition.warnings:
         click.echo(f"WARNING: {warning}", err=True)
 
-    async def main() -> list[dict[str, str]]:
+    async def main() -> list[dict[str, Any]]:
         from .progress import TransferDisplay
 
         client = open_client(target.registry, reg)
         with TransferDisplay(f"push {target}", reg.progress) as display:
             publisher = Publisher(client, concurrency=reg.concurrency, progress=display)
             pushed = await push_graph(publisher, target, definition, given, source=source)
-        return [p.to_dict() for p in pushed]
+        result: list[dict[str, Any]] = [p.to_dict() for p in pushed]
+        if identity is not None:
+            signed = await sign_pushed(pushed, {target.registry: client}, identity, signing)
+            for row, sig in zip(result, signed, strict=True):
+                row["signature"], row["signer"] = sig["signature"], sig["signer"]
+        return result
 
     emit(run(main()), out)
