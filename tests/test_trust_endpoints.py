@@ -332,3 +332,40 @@ def test_graph_push_sign_then_verified_through_the_endpoint(
             result = _verify(world, name, artifact)
             assert result["code"] == code, result["message"]
             assert result["verdict"]["signature"]["envelopeType"] == "application/cose"
+
+
+def test_artifact_pull_checks_signatures_first(
+    world: World, vectors: dict[str, str], dev_server: ServerProcess, tmp_path: Path
+) -> None:
+    """``artifact pull`` with --signing-ca-file or --registry-endpoint writes nothing for an
+    artifact that does not verify, and pulls exactly the verified digest otherwise."""
+    user, password = world.dev.repository_token(vectors["e2e-valid-signature"].split("/")[0]
+                                                + "/*", ["pull"])
+    registry = world.dev.registry
+    valid = f"{registry}/{vectors['e2e-valid-signature']}:v1"
+    expired = f"{registry}/{vectors['e2e-expired-signature']}:v1"
+    creds = ["-u", user, "--password-stdin", "--no-progress"]
+
+    def pull(ref: str, out: Path, *extra: str) -> Any:
+        return iotops(dev_server, "artifact", "pull", ref, "-O", str(out), *extra, *creds,
+                      stdin=password + "\n")
+
+    ok = pull(valid, tmp_path / "ok", "--signing-ca-file", str(KEYS / "e2e.crt"))
+    assert ok.code == 0, ok.stderr
+    got = json.loads(ok.stdout)
+    assert got["signature"]["code"] == "Verified" and got["files"]
+    assert (tmp_path / "ok" / "e2e.txt").read_text() == "awesome notation\n"
+
+    refused = pull(expired, tmp_path / "no", "--signing-ca-file", str(KEYS / "e2e.crt"))
+    assert refused.code == 1 and "(SignatureExpired)" in refused.stderr
+    assert not (tmp_path / "no").exists() or not any((tmp_path / "no").iterdir())
+
+    endpoint = _ca_endpoint(world, vectors, "e2e.crt")
+    scope = ["--registry-endpoint", endpoint, "-i", world.instance, "-g", world.rg]
+    ok = pull(valid, tmp_path / "ep", *scope)
+    assert ok.code == 0, ok.stderr
+    assert json.loads(ok.stdout)["signature"] == {
+        "decision": "Allowed", "policy": "enforce", "code": "Verified", "signer": E2E_SIGNER}
+    refused = pull(expired, tmp_path / "ep-no", *scope)
+    assert refused.code == 1 and "(SignatureExpired)" in refused.stderr
+    assert not (tmp_path / "ep-no").exists() or not any((tmp_path / "ep-no").iterdir())

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import click
 
+from .errors import CliError
 from .options import OutputOptions, output_options
 from .output import emit
 from .prompt import confirm_delete
@@ -114,31 +116,109 @@ def push(reference: str, files: tuple[str, ...], artifact_type: str | None,
 @click.option("-O", "--output-dir", "directory", default=".", show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Where the files go, named by their titles.")
+@click.option("--signing-ca-file", "signing_cas", multiple=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Pull only if a Notary signature verifies against these code-signing CAs "
+                   "(repeatable).")
+@click.option("--registry-endpoint", metavar="NAME",
+              help="Pull only if this endpoint's signature policy allows the artifact (the "
+                   "server verifies it against the endpoint's code-signing CAs); needs -i "
+                   "and -g.")
+@click.option("-i", "--instance", help="Instance of --registry-endpoint.")
+@click.option("-g", "--resource-group", help="Resource group of --registry-endpoint.")
 @registry_options
 @output_options
-def pull(reference: str, directory: Path, reg: RegistryOptions, out: OutputOptions) -> None:
+def pull(reference: str, directory: Path, signing_cas: tuple[Path, ...],
+         registry_endpoint: str | None, instance: str | None, resource_group: str | None,
+         reg: RegistryOptions, out: OutputOptions) -> None:
     """Download every layer of an artifact, verified against its digest.
 
+    With --signing-ca-file or --registry-endpoint the tag is resolved to a digest, the
+    digest's signatures are checked first, and exactly that digest is pulled (nothing is
+    written if the check refuses it).
+
     \b
-    Example:
+    Examples:
       iotops artifact pull ghcr.io/azure-samples/explore-iot-operations/graph-simple:1.0.0 -O graphs
+      iotops artifact pull 127.0.0.1:8447/graphs/demo:1.0.0 --signing-ca-file ca.pem
+      iotops artifact pull 127.0.0.1:8447/graphs/demo:1.0.0 --registry-endpoint dev -i inst -g rg
     """
     from ..packaging import Publisher
 
     source = parse_reference(reference)
+    if signing_cas and registry_endpoint:
+        raise click.UsageError("give --signing-ca-file or --registry-endpoint, not both")
+    if registry_endpoint and (not instance or not resource_group):
+        raise click.UsageError("--registry-endpoint needs -i/--instance and -g/--resource-group")
 
     async def main() -> dict[str, Any]:
         from .progress import TransferDisplay
 
         client = open_client(source.registry, reg)
+        ref: str = source.ref
+        check: dict[str, Any] | None = None
+        if signing_cas or registry_endpoint:
+            descriptor = await client.head_manifest(source.repository, source.ref)
+            ref = str(descriptor.digest)
+            pinned = f"{source.registry}/{source.repository}@{ref}"
+            if signing_cas:
+                check = await _verify_locally(client, source.repository, descriptor,
+                                              signing_cas)
+            else:
+                assert registry_endpoint and instance and resource_group
+                check = await asyncio.to_thread(_ask_endpoint, pinned, registry_endpoint,
+                                                instance, resource_group, reg)
         with TransferDisplay(f"pull {source}", reg.progress) as display:
             publisher = Publisher(client, concurrency=reg.concurrency, progress=display)
-            manifest, files = await publisher.pull(source.repository, source.ref, directory)
-        return {"reference": str(source), "digest": str(manifest.digest),
-                "files": [{"path": str(p), "digest": str(d.digest), "size": d.size,
-                           "mediaType": d.media_type} for p, d in files]}
+            manifest, files = await publisher.pull(source.repository, ref, directory)
+        listed = [{"path": str(p), "digest": str(d.digest), "size": d.size,
+                   "mediaType": d.media_type} for p, d in files]
+        result: dict[str, Any] = {"reference": str(source), "digest": str(manifest.digest),
+                                  "files": listed}
+        if check is not None:
+            result["signature"] = check
+        return result
 
     emit(run(main()), out)
+
+
+async def _verify_locally(client: Any, repository: str, descriptor: Any,
+                          cas: tuple[Path, ...]) -> dict[str, Any]:
+    from ..errors import TrustStoreInvalid
+    from ..notary import TrustStore, verify
+
+    try:
+        store = TrustStore.from_files(cas)
+    except TrustStoreInvalid as exc:
+        raise CliError(exc.message) from None
+    store = store.merged(TrustStore(signing_authority=store.ca))
+    verdict = await verify(client, repository, descriptor, store)
+    if not verdict.ok:
+        raise CliError(f"({verdict.code}) {verdict.message}; nothing was pulled.")
+    return {"decision": "Allowed", "code": str(verdict.code),
+            "signer": verdict.signature.signer if verdict.signature else None}
+
+
+def _ask_endpoint(pinned: str, endpoint: str, instance: str, rg: str,
+                  reg: RegistryOptions) -> dict[str, Any]:
+    import os
+
+    from ..config import default_data_dir
+    from .client import connect, endpoint_path
+    from .options import ConnectionOptions
+
+    conn = ConnectionOptions(reg.data_dir or default_data_dir(), os.environ.get("IOTOPS_SERVER"),
+                             None, os.environ.get("IOTOPS_SUBSCRIPTION"))
+    with connect(conn) as arm:
+        path = endpoint_path(arm.subscription, rg, instance, endpoint) + "/verifyArtifact"
+        body = arm.request("POST", path, body={"artifact": pinned}).body
+    if not isinstance(body, dict) or body.get("decision") != "Allowed":
+        code = body.get("code") if isinstance(body, dict) else None
+        message = body.get("message") if isinstance(body, dict) else None
+        raise CliError(f"({code}) {message}; nothing was pulled.")
+    if body.get("verification") != "Checked":
+        click.echo(f"WARNING: not verified: {body.get('message')}", err=True)
+    return {key: body.get(key) for key in ("decision", "policy", "code", "signer")}
 
 
 # ---------------------------------------------------------------------------------------
