@@ -80,7 +80,7 @@ ALLOWED_EXTERNAL: dict[str, set[str]] = {
     "packaging": {"jsonschema", "yaml"},
     "domain": {"pydantic", "pydantic_core", "cryptography"},
     "security": {"cryptography", "jwt", "azure", "httpx"},
-    "store": {"sqlalchemy", "alembic"},
+    "store": {"sqlalchemy", "alembic", "psycopg"},
     "keyvault": {"azure"},
     "services": set(),
     "access": {"httpx", "azure", "jwt"},

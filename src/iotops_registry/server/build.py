@@ -123,6 +123,7 @@ class Runtime:
             await monitor.stop()
             await access.aclose()
             await exchange_http.aclose()
+        await self.store.aclose()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Runtime]:

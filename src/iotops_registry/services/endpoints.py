@@ -140,6 +140,19 @@ class RegistryEndpointService:
             raise endpoint_not_found(key)
         return row.document, row.etag
 
+    @property
+    def async_reads(self) -> bool:
+        """:meth:`aget` reads on the event loop (PostgreSQL), so call it directly."""
+        return self._store.async_reads
+
+    async def aget(self, key: RegistryEndpointKey) -> tuple[str, str]:
+        """:meth:`get` without a worker thread, where the store can (PostgreSQL)."""
+        p = key.parent
+        row = await self._store.get_endpoint_async(p.sub_key, p.rg_key, p.instance, key.name)
+        if row is None:
+            raise endpoint_not_found(key)
+        return row.document, row.etag
+
     def target(self, key: RegistryEndpointKey) -> EndpointTarget:
         """The endpoint and what its credentials need, in one read."""
         p = key.parent

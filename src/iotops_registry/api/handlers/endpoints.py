@@ -44,7 +44,10 @@ async def list_(ctx: ApiContext, call: ArmCall) -> Response:
 
 
 async def get(ctx: ApiContext, call: ArmCall) -> Response:
-    doc, etag = await call.read(ctx.endpoints.get, call.endpoint_key)
+    if ctx.endpoints.async_reads:
+        doc, etag = await ctx.endpoints.aget(call.endpoint_key)
+    else:
+        doc, etag = await call.read(ctx.endpoints.get, call.endpoint_key)
     if call.expand_health():
         assert ctx.health is not None
         (doc,) = await call.run(ctx.health.expand, call.instance_key, [doc])
