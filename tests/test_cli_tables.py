@@ -39,7 +39,10 @@ def _table_commands() -> set[str]:
 
     def walk(cmd: click.Command, path: list[str]) -> None:
         if isinstance(cmd, click.Group):
-            for name, sub in cmd.commands.items():
+            context = click.Context(cmd)
+            for name in cmd.list_commands(context):  # loads the lazily imported ones
+                sub = cmd.get_command(context, name)
+                assert sub is not None, name
                 walk(sub, [*path, name])
         elif any("--output" in p.opts for p in cmd.params):
             found.add(" ".join(path))

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from iotops_registry.cli import cli, registry
+from iotops_registry.cli import cli
 from iotops_registry.cli.client import ArmClient, Target
 from iotops_registry.cli.endpoint_body import (
     AUTH_TYPES,
@@ -24,6 +24,7 @@ from iotops_registry.cli.endpoint_body import (
 from iotops_registry.cli.errors import ArmError, CliError
 from iotops_registry.cli.options import GreedyOption, OutputOptions
 from iotops_registry.cli.output import REGISTRY_COLUMNS, render
+from iotops_registry.cli.registry import registry
 from iotops_registry.domain import models
 
 GUID = "11111111-2222-3333-4444-555555555555"
@@ -245,7 +246,10 @@ def test_greedy_option(args: list[str], refs: list[str] | None, other: str | Non
 def _walk(command: click.Command, path: str) -> list[tuple[str, click.Command]]:
     found = [(path, command)]
     if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
+        context = click.Context(command)
+        for name in command.list_commands(context):  # loads the lazily imported ones
+            sub = command.get_command(context, name)
+            assert sub is not None, name
             found += _walk(sub, f"{path} {name}")
     return found
 

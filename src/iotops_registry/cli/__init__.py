@@ -7,25 +7,24 @@ import sys
 import click
 
 from .._version import __version__
-from .acr import acr
-from .artifact import artifact
-from .configmap import configmap
-from .connector import connector
-from .dev import dev
-from .graph import graph
-from .identity import identity
-from .instance import instance
-from .portal import portal_url
-from .registry import registry
-from .secret import secret
-from .secretsync import secretsync
-from .serve import serve, token
-from .signing import ca
+from .lazy import LazyGroup
 
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# Each command's module is imported only when that command runs (start-up: see lazy.py).
+COMMANDS = {
+    "serve": "serve:serve", "token": "serve:token", "instance": "instance:instance",
+    "registry": "registry:registry", "secret": "secret:secret",
+    "secretsync": "secretsync:secretsync", "configmap": "configmap:configmap",
+    "portal-url": "portal:portal_url",
+    "identity": "identity:identity", "dev": "dev:dev", "graph": "graph:graph",
+    "connector": "connector:connector", "artifact": "artifact:artifact", "acr": "acr:acr",
+}
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="iotops")
 def cli() -> None:
     """Manage Azure IoT Operations registry endpoints.
@@ -39,12 +38,6 @@ def cli() -> None:
     with `iotops graph`, `iotops connector` and `iotops artifact`; sign and verify them
     with `iotops artifact sign|verify`.
     """
-
-
-for command in (serve, token, instance, registry, secret, secretsync, configmap, portal_url,
-                identity, dev, graph, connector, artifact, acr):
-    cli.add_command(command)
-dev.add_command(ca)
 
 
 def main() -> None:

@@ -9,16 +9,16 @@ from typing import Any
 import click
 
 from .errors import CliError
+from .lazy import LazyGroup
 from .options import OutputOptions, output_options
 from .output import emit
 from .prompt import confirm_delete
 from .publishing import RegistryOptions, open_client, parse_reference, registry_options, run
-from .signing import sign, verify
 
 __all__ = ["artifact"]
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy={"sign": "signing:sign", "verify": "signing:verify"})
 def artifact() -> None:
     """Generic OCI artifacts: push files, pull them, copy between registries, list tags,
     inspect what a reference is, delete; sign and verify Notary Project signatures.
@@ -383,6 +383,3 @@ def delete(reference: str, yes: bool, reg: RegistryOptions, out: OutputOptions) 
 
     emit(run(main()), out)
 
-
-artifact.add_command(sign)
-artifact.add_command(verify)

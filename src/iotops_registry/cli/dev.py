@@ -13,6 +13,7 @@ from urllib.parse import quote
 import click
 
 from .identity import admin_get, admin_send
+from .lazy import LazyGroup
 from .options import (
     CanonicalChoice,
     ConnectionOptions,
@@ -44,7 +45,7 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy={"ca": "signing:ca"})
 def dev() -> None:
     """Development stand-ins of `iotops serve --dev`: registry, counters, faults."""
 

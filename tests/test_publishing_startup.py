@@ -1,0 +1,104 @@
+"""What one ``iotops artifact push`` process costs, as CI scripts run it (one process per
+artifact): the modules it imports and the requests it makes, against the real registry of
+``iotops serve --dev`` (HTTPS, token service). Counts, never timings: each assertion fails
+if a start-up or protocol regression comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.dev import Dev, dev_clients, unique
+from tests.support.server import ServerProcess
+
+# Not needed to push an artifact: each of these cost milliseconds to tens of milliseconds
+# of start-up (see docs/performance.md, "Publishing").
+HEAVY = {"rich", "pydantic", "jsonschema", "yaml", "azure", "cryptography", "jwt", "jinja2",
+         "jmespath", "sqlalchemy", "fastapi", "starlette", "uvicorn", "pygments", "msal"}
+OTHER_COMMANDS = {f"iotops_registry.cli.{name}" for name in (
+    "acr", "client", "connector", "dev", "endpoint_body", "graph", "identity", "instance",
+    "portal", "registry", "secret", "secretsync", "serve", "signing")}
+
+
+@dataclass
+class Pusher:
+    dev: Dev
+    team: str
+    username: str
+    password: str
+    env: dict[str, str]
+
+    def push(self, ref: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """A real ``iotops artifact push`` process, with ``-X importtime`` on stderr."""
+        return subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "iotops_registry", "artifact", "push",
+             ref, *args, "-u", self.username, "--password-stdin", "--no-progress", "-o",
+             "json"],
+            input=self.password + "\n", capture_output=True, text=True, env=self.env,
+            timeout=120,
+        )
+
+    def counts(self, repository: str) -> dict[str, int]:
+        body = self.dev.ok(self.dev.admin.get("/-/dev/counters/registry"))
+        return dict(body["byRepository"].get(repository, {}))
+
+
+@pytest.fixture(scope="module")
+def pusher(dev_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[Pusher]:
+    with dev_clients(dev_server) as dev:
+        team = unique("start")
+        user, password = dev.repository_token(f"{team}/*", ["pull", "push"])
+        docker = tmp_path_factory.mktemp("startdocker")
+        env = {**dev_server.cli_env(), "DOCKER_CONFIG": str(docker)}
+        yield Pusher(dev, team, user, password, env)
+
+
+def _imported(stderr: str) -> set[str]:
+    """Module names from ``-X importtime`` lines: ``import time: self | cumulative | name``."""
+    names = set()
+    for line in stderr.splitlines():
+        if line.startswith("import time:") and line.count("|") == 2:
+            name = line.rsplit("|", 1)[1].strip()
+            if name != "package":  # the header line
+                names.add(name)
+    return names
+
+
+def _files(where: Path) -> list[str]:
+    specs = []
+    for name in ("one.bin", "two.bin"):
+        path = where / name
+        path.write_bytes(os.urandom(4096))
+        specs.append(f"{path}:application/octet-stream")
+    return specs
+
+
+def test_a_push_process_imports_only_what_pushing_needs(pusher: Pusher, tmp_path: Path
+                                                        ) -> None:
+    done = pusher.push(f"{pusher.dev.registry}/{pusher.team}/imports:1", *_files(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["digest"].startswith("sha256:")
+    imported = _imported(done.stderr)
+    assert "iotops_registry.cli.artifact" in imported  # the parse sees the real list
+    assert not {m for m in imported if m.split(".")[0] in HEAVY}
+    assert not imported & OTHER_COMMANDS
+
+
+def test_requests_per_small_artifact(pusher: Pusher, tmp_path: Path) -> None:
+    """Two small files and the empty config into a fresh repository: per blob one POST and
+    one PUT (a small blob is not HEADed first: uploading it costs what the HEAD would),
+    then the manifest. What a minimal client does; ten requests before."""
+    repository = f"{pusher.team}/requests"
+    files = _files(tmp_path)
+    done = pusher.push(f"{pusher.dev.registry}/{repository}:1", *files)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert pusher.counts(repository) == {"POST upload": 3, "PUT upload": 3, "PUT manifest": 1}
