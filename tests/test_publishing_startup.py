@@ -96,9 +96,12 @@ def test_a_push_process_imports_only_what_pushing_needs(pusher: Pusher, tmp_path
 def test_requests_per_small_artifact(pusher: Pusher, tmp_path: Path) -> None:
     """Two small files and the empty config into a fresh repository: per blob one POST and
     one PUT (a small blob is not HEADed first: uploading it costs what the HEAD would),
-    then the manifest. What a minimal client does; ten requests before."""
+    then the manifest; the first request goes alone and draws the one 401 (the challenge),
+    the others wait for its token. Twelve requests before (five HEADs, two of them 401s)."""
     repository = f"{pusher.team}/requests"
     files = _files(tmp_path)
+    tokens = pusher.dev.counters()["token"]["total"]
     done = pusher.push(f"{pusher.dev.registry}/{repository}:1", *files)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert pusher.counts(repository) == {"POST upload": 3, "PUT upload": 3, "PUT manifest": 1}
+    assert pusher.counts(repository) == {"POST upload": 4, "PUT upload": 3, "PUT manifest": 1}
+    assert pusher.dev.counters()["token"]["total"] - tokens == 1

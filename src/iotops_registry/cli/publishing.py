@@ -158,7 +158,7 @@ class _Clients:
 _OPEN = _Clients()
 
 
-def credential_sources(registry: str, reg: RegistryOptions, verify: ssl.SSLContext
+def credential_sources(registry: str, reg: RegistryOptions, verify: ssl.SSLContext | bool
                        ) -> list[CredentialSource]:
     from ..authn import BasicCredential, StaticBasic, StaticSource
     from ..authn.docker_config import DockerConfig
@@ -207,7 +207,9 @@ def open_client(registry: str, reg: RegistryOptions) -> RegistryClient:
     from ..authn import resolve_credentials
     from ..remote import RegistryClient
 
-    verify = ssl_context(registry, reg)
+    # Plain HTTP needs no TLS context: loading the trusted roots costs ~40 ms of start-up.
+    # (A redirect to an HTTPS blob store would still be verified, with httpx's roots.)
+    verify: ssl.SSLContext | bool = True if reg.plain_http else ssl_context(registry, reg)
     authenticator, _ = resolve_credentials(registry, credential_sources(registry, reg, verify))
     try:
         client = RegistryClient(

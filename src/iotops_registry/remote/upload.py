@@ -7,7 +7,9 @@
   <start>-<end>``, each answer naming the next location, then an empty ``PUT ?digest=``.
   A chunk whose connection broke is never re-sent blindly (the registry may have stored
   part of it): the session's ``Range`` is asked for and the upload resumes from there;
-- a blob the repository already has is not uploaded again (``HEAD`` first);
+- a blob the repository already has is not uploaded again (``HEAD`` first), unless it is
+  small (< :data:`HEAD_FIRST`): its upload costs about what the HEAD would, and most
+  pushes bring new blobs, so the HEAD would be one request more per blob;
 - **hashed while sent**: a large file whose digest is not known yet is read once, hashed
   as it is PATCHed, and finished with the digest computed on the way (the registry checks
   it). No HEAD is possible before the digest exists; a resumed upload re-hashes only the
@@ -39,6 +41,9 @@ _OCTET = {"Content-Type": mediatypes.OCTET_STREAM}
 _MAX_RESUMES = 3
 HASH_WHILE_SENDING = 32 << 20
 """Files of unknown digest at least this large are hashed while they upload (one read)."""
+HEAD_FIRST = 256 << 10
+"""Blobs at least this large are HEADed first (and skipped if present); smaller ones are
+uploaded straight away (POST + PUT, the registry accepts a blob it already has)."""
 BlobSource = bytes | str | os.PathLike[str] | FileBody
 
 
@@ -229,7 +234,8 @@ async def push_blob(
             offset = body.offset if body is not None else 0
             digest = await asyncio.to_thread(_hash_file, path, offset, size)
     descriptor = Descriptor(media_type, digest, size)
-    if await blob_exists(session, repository, digest, scopes=(push(repository),)):
+    if size >= HEAD_FIRST and await blob_exists(session, repository, digest,
+                                                scopes=(push(repository),)):
         return descriptor
     location = await _start(session, repository)
     if chunk_size is None or size <= chunk_size:

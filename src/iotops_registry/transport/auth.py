@@ -16,6 +16,10 @@ Per request (the order is also in the package docstring):
    merged with the challenge's, and send once more. A 401 to credentials fetched for this
    very request is final (it goes back to the caller), unless the challenge asks for
    scopes the request did not have.
+
+Until the first answer from the registry, one request goes alone (the probe) and the others
+wait for it: without that, each of the first concurrent requests would draw its own 401
+(four blobs in flight: four 401s and four token fetches instead of one).
 """
 
 from __future__ import annotations
@@ -79,6 +83,8 @@ class RegistryAuth(httpx.Auth):
         self._wall = wall
         self._sleep = sleep
         self.challenge: Challenge | None = None
+        self._probing = False
+        self._probed = asyncio.Event()  # set once the first request has its answer
 
     def bind(self, http: httpx.AsyncClient) -> None:
         """The client token requests go through (usually the one this auth is attached to)."""
@@ -93,28 +99,41 @@ class RegistryAuth(httpx.Auth):
         if not self._is_registry(request.url):
             yield request
             return
-        scopes = request_scopes(request)
-        sent = None
-        if self.challenge is not None:
-            sent = await self._authorize(request, self.challenge, scopes)
-        response = yield request
-        if response.status_code != 401 or not self._is_registry(response.url):
-            return
-        # httpx runs this flow while the 401 still holds its pooled connection. Finish it
-        # now: otherwise as many 401s as the pool has connections, all waiting for a token
-        # that needs a connection itself, deadlock the pool.
-        await response.aread()
-        challenge = select_challenge(response.headers.get_list("WWW-Authenticate"))
-        if challenge is None:
-            return
-        wanted = merge_scopes(scopes, challenge.scope)
-        if sent is not None and sent.fresh and wanted == merge_scopes(scopes):
-            return  # just-fetched credentials for everything asked were refused: final
-        if sent is not None and sent.key is not None:
-            self.token_cache.discard(sent.key, sent.token)
-        self.challenge = Challenge(challenge.scheme, challenge.realm, challenge.service)
-        if await self._authorize(request, challenge, wanted) is not None:
-            yield request
+        probe = False
+        if self.challenge is None and not self._probed.is_set():
+            if self._probing:
+                await self._probed.wait()
+            else:
+                self._probing = probe = True
+        try:
+            scopes = request_scopes(request)
+            sent = None
+            if self.challenge is not None:
+                sent = await self._authorize(request, self.challenge, scopes)
+            response = yield request
+            if response.status_code != 401 or not self._is_registry(response.url):
+                return
+            # httpx runs this flow while the 401 still holds its pooled connection. Finish
+            # it now: otherwise as many 401s as the pool has connections, all waiting for a
+            # token that needs a connection itself, deadlock the pool.
+            await response.aread()
+            challenge = select_challenge(response.headers.get_list("WWW-Authenticate"))
+            if challenge is None:
+                return
+            wanted = merge_scopes(scopes, challenge.scope)
+            if sent is not None and sent.fresh and wanted == merge_scopes(scopes):
+                return  # just-fetched credentials for everything asked were refused: final
+            if sent is not None and sent.key is not None:
+                self.token_cache.discard(sent.key, sent.token)
+            self.challenge = Challenge(challenge.scheme, challenge.realm, challenge.service)
+            authorized = await self._authorize(request, challenge, wanted)
+            if probe:  # the others may go now: the challenge is known, the token cached
+                self._probed.set()
+            if authorized is not None:
+                yield request
+        finally:
+            if probe:
+                self._probed.set()
 
     def _is_registry(self, url: httpx.URL) -> bool:
         port = url.port or _DEFAULT_PORTS.get(url.scheme)

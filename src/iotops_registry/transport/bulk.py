@@ -19,7 +19,7 @@ request of its own.
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import h11
@@ -49,7 +49,7 @@ def _timeouts(request: httpx.Request) -> dict[str, float | None]:
 
 async def _connect(
     backend: httpcore.AsyncNetworkBackend,
-    ssl_context: ssl.SSLContext,
+    ssl_context: Callable[[], ssl.SSLContext],
     url: httpx.URL,
     timeouts: dict[str, float | None],
 ) -> httpcore.AsyncNetworkStream:
@@ -58,7 +58,7 @@ async def _connect(
     if url.scheme == "https":
         try:
             stream = await stream.start_tls(
-                ssl_context, server_hostname=url.host, timeout=timeouts["connect"]
+                ssl_context(), server_hostname=url.host, timeout=timeouts["connect"]
             )
         except BaseException:
             await stream.aclose()
@@ -149,7 +149,7 @@ class _Body(httpx.AsyncByteStream):
 
 async def send_bulk(
     backend: httpcore.AsyncNetworkBackend,
-    ssl_context: ssl.SSLContext,
+    ssl_context: Callable[[], ssl.SSLContext],
     request: httpx.Request,
 ) -> tuple[int, list[tuple[bytes, bytes]], httpx.AsyncByteStream, dict[str, Any]]:
     """(status, headers, body stream, extensions) of ``request`` on a connection of its own.

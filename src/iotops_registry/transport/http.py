@@ -8,7 +8,7 @@ backend (:mod:`.netio`). The same request/response plumbing as
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
@@ -67,19 +67,38 @@ class _ResponseBody(httpx.AsyncByteStream):
                 await close()
 
 
+class _Pool(httpcore.AsyncConnectionPool):
+    """A pool that makes its TLS context when it opens its first TLS connection."""
+
+    def __init__(self, tls: Callable[[], ssl.SSLContext], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._tls = tls
+
+    def create_connection(self, origin: httpcore.Origin) -> httpcore.AsyncConnectionInterface:
+        if origin.scheme == b"https" and self._ssl_context is None:
+            self._ssl_context = self._tls()
+        return super().create_connection(origin)
+
+
 class HTTP11Transport(httpx.AsyncBaseTransport):
+    """``ssl_context`` may be a function that makes it: it is then called at the first TLS
+    connection (loading the trusted roots costs tens of milliseconds; a plain-HTTP
+    loopback registry never needs them)."""
+
     def __init__(
         self,
         *,
-        ssl_context: ssl.SSLContext,
+        ssl_context: ssl.SSLContext | Callable[[], ssl.SSLContext],
         max_connections: int = 32,
         keepalive_expiry: float = 30.0,
         backend: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
-        self._ssl_context = ssl_context
+        self._ssl_context = ssl_context if isinstance(ssl_context, ssl.SSLContext) else None
+        self._make_tls = ssl_context
         self._backend = backend or AsyncioBackend()
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
+        self._pool = _Pool(
+            self.tls,
+            ssl_context=self._ssl_context,
             max_connections=max_connections,
             max_keepalive_connections=max_connections,
             keepalive_expiry=keepalive_expiry,
@@ -92,7 +111,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         if is_bulk(request):
             with _mapped():
                 status, headers, body, bulk_extensions = await send_bulk(
-                    self._backend, self._ssl_context, request
+                    self._backend, self.tls, request
                 )
             return httpx.Response(
                 status, headers=headers, stream=_ResponseBody(body), extensions=bulk_extensions
@@ -119,6 +138,12 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             stream=_ResponseBody(cast(AsyncIterable[bytes], response.stream)),
             extensions=extensions,
         )
+
+    def tls(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            assert callable(self._make_tls)
+            self._ssl_context = self._make_tls()
+        return self._ssl_context
 
     async def aclose(self) -> None:
         await self._pool.aclose()

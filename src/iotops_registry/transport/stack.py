@@ -11,6 +11,7 @@ token request goes through the same retry-and-log stack as everything else.
 from __future__ import annotations
 
 import ssl
+from functools import partial
 
 import httpx
 
@@ -39,16 +40,15 @@ def build_transport(
     inner: httpx.AsyncBaseTransport | None = None,
 ) -> httpx.AsyncBaseTransport:
     if inner is None:
-        context = ssl_context_for(verify)
         if proxy is None:
             inner = HTTP11Transport(
-                ssl_context=context,
+                ssl_context=partial(ssl_context_for, verify),  # at the first TLS connection
                 max_connections=max_connections,
                 keepalive_expiry=keepalive_expiry,
             )
         else:
             inner = httpx.AsyncHTTPTransport(
-                verify=context,
+                verify=ssl_context_for(verify),
                 proxy=proxy,
                 limits=httpx.Limits(
                     max_connections=max_connections,
