@@ -25,7 +25,11 @@ Peak RSS of each process comes from ``wait4``.
 - ``oras-py``: one process, sequential (oras-py has no concurrency).
 
 **start-up**: one small artifact pushed by a whole ``iotops artifact push`` process, against
-``skopeo copy oci:... docker://...`` of the same artifact; median of ``--startup-runs``.
+``skopeo copy oci:... docker://...`` of the same artifact, one oras-py process, and a shell
+running the 7 ``curl`` requests (POST + PUT per blob, PUT manifest); median of
+``--startup-runs``. Every Python child runs with bytecode caches (compiled untimed first),
+as an installed package would; the 1-minute load average is recorded with each sample
+(the machine may be shared: read the figures with it).
 
 Prints Markdown tables and the ratios the targets are stated in. Usage::
 
@@ -51,10 +55,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from pull import Registry  # the same registry set-up as the pull benchmark
 
 PY = sys.executable
+# Child processes run as a user's would: with bytecode caches (pip writes them at install;
+# a PYTHONDONTWRITEBYTECODE=1 environment with no caches would recompile every module of
+# the source checkout at every start, ~0.1 s more per process).
+CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run_process(args: list[str], **kwargs: object) -> tuple[float, float, int]:
     """(wall s, CPU s, peak RSS KiB) of one child process; raises if it fails."""
+    kwargs.setdefault("env", CHILD_ENV)
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             **kwargs)  # type: ignore[call-overload]
@@ -108,6 +117,25 @@ loc=$(curl -s -o /dev/null -w '%{redirect_url}' -X POST "http://$HOST/v2/$REPO/b
   -D - | tr -d '\\r' | sed -n 's/^Location: //Ip')
 case "$loc" in http*) ;; *) loc="http://$HOST$loc";; esac
 curl -sf -o /dev/null -T "$FILE" -H 'Content-Type: application/octet-stream' "$loc&digest=$DIGEST"
+"""
+
+CURL_ONE = """set -e
+for pair in $BLOBS; do
+  d=${pair%%=*}; f=${pair#*=}
+  loc=$(curl -s -o /dev/null -X POST "http://$HOST/v2/$REPO/blobs/uploads/" -D - \
+    | tr -d '\r' | sed -n 's/^Location: //Ip')
+  case "$loc" in http*) ;; *) loc="http://$HOST$loc";; esac
+  curl -sf -o /dev/null -T "$f" -H 'Content-Type: application/octet-stream' "$loc&digest=$d"
+done
+curl -sf -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "@$MANIFEST" "http://$HOST/v2/$REPO/manifests/1"
+"""
+
+ORAS_ONE = """
+import sys, oras.provider
+host, repo, one, two = sys.argv[1:5]
+oras.provider.Registry(host, insecure=True).push(
+    f"{host}/{repo}:1", files=[one, two], disable_path_validation=True, quiet=True)
 """
 
 ORAS_BIG = """
@@ -200,7 +228,12 @@ def main() -> None:
         if shutil.which(tool) is None:
             sys.exit(f"{tool} is missing (apt-get install skopeo curl docker-registry)")
     iotops = [PY, "-m", "iotops_registry"]
+    import iotops_registry  # only to find the package: compile its bytecode, untimed
+
+    subprocess.run([PY, "-m", "compileall", "-q", str(Path(iotops_registry.__file__).parent)],
+                   check=True, env=CHILD_ENV, stdout=subprocess.DEVNULL)
     shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    loads: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(dir=shm) as root_text, \
             tempfile.TemporaryDirectory() as work_text:
         root, work = Path(root_text), Path(work_text)
@@ -232,10 +265,11 @@ def main() -> None:
 
             def record(name: str, value: tuple[float, float, int]) -> None:
                 results.setdefault(name, []).append(value)
+                loads.setdefault(name, []).append(os.getloadavg()[0])
 
             for rep in range(args.reps):
                 record("big curl", run_process(["sh", "-c", CURL], env={
-                    **os.environ, "HOST": host, "REPO": f"curl/big{rep}", "FILE": str(big),
+                    **CHILD_ENV, "HOST": host, "REPO": f"curl/big{rep}", "FILE": str(big),
                     "DIGEST": digest}))
                 record("big iotops", run_process([*iotops, "artifact", "push",
                                                   f"{host}/iotops/big{rep}:1",
@@ -258,6 +292,12 @@ def main() -> None:
                 record("small oras-py", run_process([PY, "-c", ORAS_SMALL, host, f"oras-s{rep}",
                                                      *small[2:]], cwd=str(work)))
             one = work / "small" / "a0"
+            layout0 = work / "small-layouts" / "a0"
+            index0 = json.loads((layout0 / "index.json").read_text())
+            mfile = layout0 / "blobs" / "sha256" / index0["manifests"][0]["digest"][7:]
+            mdoc = json.loads(mfile.read_text())
+            pairs = " ".join(f"{d['digest']}={layout0 / 'blobs' / 'sha256' / d['digest'][7:]}"
+                             for d in [mdoc["config"], *mdoc["layers"]])
             for run in range(args.startup_runs):
                 record("one iotops", run_process([*iotops, "artifact", "push",
                                                   f"{host}/start/i{run}:1",
@@ -268,22 +308,32 @@ def main() -> None:
                                                   "--dest-tls-verify=false",
                                                   f"oci:{work / 'small-layouts' / 'a0'}:1",
                                                   f"docker://{host}/start/s{run}:1"]))
+                record("one oras-py", run_process([PY, "-c", ORAS_ONE, host, f"start/o{run}",
+                                                   str(one / "one.bin"), str(one / "two.bin")],
+                                                  cwd=str(work)))
+                record("one curl", run_process(["sh", "-c", CURL_ONE], env={
+                    **CHILD_ENV, "HOST": host, "REPO": f"start/c{run}", "BLOBS": pairs,
+                    "MANIFEST": str(mfile)}))
         finally:
             registry.stop()
-    report(results, args)
+    report(results, loads, args)
 
 
-def report(results: dict[str, list[tuple[float, float, int]]], args: argparse.Namespace) -> None:
+def report(results: dict[str, list[tuple[float, float, int]]], loads: dict[str, list[float]],
+           args: argparse.Namespace) -> None:
     print(f"\nPython {sys.version.split()[0]}, {os.cpu_count()} CPUs, reps {args.reps}, "
-          f"big {args.big_mib} MiB, small {args.small}\n")
-    print("| workload / tool | min s | median s | max s | CPU s (median) | peak RSS MiB |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+          f"big {args.big_mib} MiB, small {args.small}, start-up runs {args.startup_runs}\n")
+    print("| workload / tool | min s | median s | max s | CPU s (median) | peak RSS MiB "
+          "| load avg (1 min) |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     med: dict[str, float] = {}
     for name, values in results.items():
         walls = [v[0] for v in values]
         med[name] = median(walls)
+        load = loads[name]
         print(f"| {name} | {min(walls):.3f} | {med[name]:.3f} | {max(walls):.3f} | "
-              f"{median([v[1] for v in values]):.2f} | {max(v[2] for v in values) / 1024:.0f} |")
+              f"{median([v[1] for v in values]):.2f} | {max(v[2] for v in values) / 1024:.0f} "
+              f"| {min(load):.1f}-{max(load):.1f} |")
     mib = args.big_mib
 
     def ratio(a: str, b: str) -> str:
@@ -298,8 +348,11 @@ def report(results: dict[str, list[tuple[float, float, int]]], args: argparse.Na
     print(f"- small: iotops x{ratio('small iotops', 'small skopeo-sync')} faster than skopeo "
           f"sync (aim >= 2); minimal-j4 / iotops = {j4:.2f} (aim >= 0.83, i.e. within 1.2x); "
           f"vs oras-py x{ratio('small iotops', 'small oras-py')}")
+    one = med["one iotops"]
     print(f"- one small artifact, whole process: iotops / skopeo = "
-          f"{med['one iotops'] / med['one skopeo']:.2f} (aim <= 1.5)")
+          f"{one / med['one skopeo']:.2f} (aim <= 1.5); iotops / oras-py = "
+          f"{one / med['one oras-py']:.2f}; iotops / curl (7 curl processes) = "
+          f"{one / med['one curl']:.2f}")
 
 
 if __name__ == "__main__":
