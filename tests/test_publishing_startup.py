@@ -6,18 +6,32 @@ if a start-up or protocol regression comes back.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
+from iotops_registry.authn import BasicCredential, StaticBasic
+from iotops_registry.oci import Digest
+from iotops_registry.packaging import Publisher
+from iotops_registry.remote import RegistryClient
+from iotops_registry.transport import HTTP11Transport, ssl_context_for
 from tests.support.dev import Dev, dev_clients, unique
 from tests.support.server import ServerProcess
+
+if TYPE_CHECKING:  # imported by pytest as a plugin (below), so not at run time here
+    from tests.support.registry import RegistryProcess
+
+pytest_plugins = ["tests.support.registry"]
 
 # Not needed to push an artifact: each of these cost milliseconds to tens of milliseconds
 # of start-up (see docs/performance.md, "Publishing").
@@ -105,3 +119,50 @@ def test_requests_per_small_artifact(pusher: Pusher, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert pusher.counts(repository) == {"POST upload": 4, "PUT upload": 3, "PUT manifest": 1}
     assert pusher.dev.counters()["token"]["total"] - tokens == 1
+
+
+class _Counting(httpx.AsyncBaseTransport):
+    """The real network layer, with each request written down (method, path, mount)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.seen: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        mount = " mount" if "mount" in request.url.params else ""
+        self.seen.append(f"{request.method} {request.url.path.rsplit('/', 2)[-2]}{mount}")
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_blobs_pushed_before_are_mounted_into_the_next_repository(
+    registry: RegistryProcess, tmp_path: Path
+) -> None:
+    """Pushing the same files to a second repository (CI: one artifact into several
+    repositories, or the empty config of many artifacts) mounts every blob: one request
+    each instead of POST + PUT. The real registry (htpasswd Basic auth), in process."""
+    files = [(Path(spec.rsplit(":", 1)[0]), "application/octet-stream")
+             for spec in _files(tmp_path)]
+    counting = _Counting(HTTP11Transport(ssl_context=ssl_context_for(True)))
+
+    async def main() -> list[str]:
+        auth = StaticBasic(BasicCredential(registry.username, registry.password))
+        async with RegistryClient(registry.host, authenticator=auth, plain_http=True,
+                                  transport=counting) as client:
+            publisher = Publisher(client)
+            await publisher.push_files(unique("mnt/a"), "1", files, artifact_type=None,
+                                       config=None, annotations={})
+            first = len(counting.seen)
+            target = unique("mnt/b")
+            await publisher.push_files(target, "1", files, artifact_type=None, config=None,
+                                       annotations={})
+            for path, _ in files:  # readable where they were mounted
+                assert await client.get_blob(target, Digest.of(path.read_bytes())) == (
+                    path.read_bytes())
+            return counting.seen[first:]
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own (see test_publishing_upload)
+        second = pool.submit(asyncio.run, main()).result()
+    assert sorted(second[:4]) == ["POST uploads mount"] * 3 + ["PUT manifests"]

@@ -181,15 +181,20 @@ class Publisher:
             layers[i] = Descriptor(media_type, pushed.digest, pushed.size,
                                    annotations={ANNOTATION_TITLE: titles[i]})
 
-        await self._bounded([partial(upload, i) for i in range(len(files))])
         if config is None:
             config_data, config_type = mediatypes.OCI_EMPTY_JSON, mediatypes.OCI_EMPTY
         else:
             config_data, config_type = config
-        config_descriptor = await self.client.push_blob(repository, config_data,
-                                                        media_type=config_type)
+        configs: list[Descriptor] = []
+
+        async def upload_config() -> None:
+            configs.append(await self.client.push_blob(repository, config_data,
+                                                       media_type=config_type))
+
+        # The config goes up beside the layers, not after them: one round trip less.
+        await self._bounded([upload_config, *(partial(upload, i) for i in range(len(files)))])
         manifest = Manifest(
-            config=config_descriptor,
+            config=configs[0],
             layers=tuple(d for d in layers if d is not None),
             artifact_type=artifact_type if artifact_type else (
                 mediatypes.OCTET_STREAM if config is None and not files else None),

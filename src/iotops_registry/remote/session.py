@@ -16,10 +16,19 @@ from typing import Any
 import httpx
 
 from ..errors import RegistryHTTPError, RegistryUnreachable
-from ..transport import SCOPES_EXTENSION, raise_for_status, read_bounded, unreachable
+from ..oci import Digest
+from ..transport import (
+    SCOPES_EXTENSION,
+    RegistryAuth,
+    raise_for_status,
+    read_bounded,
+    unreachable,
+)
 from ..transport.failures import describe
 
 __all__ = ["Session"]
+
+_MAX_REMEMBERED = 4096
 
 RequestContent = bytes | httpx.AsyncByteStream | None
 
@@ -32,6 +41,26 @@ class Session:
         self.referrers_api_absent_until = 0.0
         """``time.monotonic()`` until which the registry is taken to have no referrers API
         (``referrers`` then goes straight to the tag schema)."""
+        self._pushed: dict[Digest, str] = {}
+
+    def remember(self, digest: Digest, repository: str) -> None:
+        """``repository`` has ``digest`` now (this client pushed or mounted it there)."""
+        if len(self._pushed) >= _MAX_REMEMBERED:
+            self._pushed.clear()
+        self._pushed[digest] = repository
+
+    def mount_source(self, digest: Digest, repository: str) -> str | None:
+        """Another repository this client put ``digest`` into, to mount it from: one
+        request instead of an upload's two. Not on a registry with scoped bearer tokens:
+        there the mount's extra pull scope costs a token fetch of its own."""
+        source = self._pushed.get(digest)
+        if source is None or source == repository:
+            return None
+        auth = self.http.auth
+        if isinstance(auth, RegistryAuth) and (auth.challenge is None or
+                                               auth.challenge.is_bearer):
+            return None
+        return source
 
     def url(self, path: str, params: Mapping[str, str] | None = None) -> httpx.URL:
         """``path`` (absolute, already validated) on the registry's origin."""

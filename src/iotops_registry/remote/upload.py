@@ -7,6 +7,8 @@
   <start>-<end>``, each answer naming the next location, then an empty ``PUT ?digest=``.
   A chunk whose connection broke is never re-sent blindly (the registry may have stored
   part of it): the session's ``Range`` is asked for and the upload resumes from there;
+- a blob this client already put into another repository of the registry is mounted from
+  there (one request), where the registry's auth allows it cheaply (:meth:`Session.mount_source`);
 - a blob the repository already has is not uploaded again (``HEAD`` first), unless it is
   small (< :data:`HEAD_FIRST`): its upload costs about what the HEAD would, and most
   pushes bring new blobs, so the HEAD would be one request more per blob;
@@ -132,6 +134,7 @@ async def _finish(
         "PUT", url, scopes=(push(repository),), ok=(201, 204), headers=headers, content=body
     ):
         pass
+    session.remember(digest, repository)
 
 
 async def _resume_offset(
@@ -234,16 +237,37 @@ async def push_blob(
             offset = body.offset if body is not None else 0
             digest = await asyncio.to_thread(_hash_file, path, offset, size)
     descriptor = Descriptor(media_type, digest, size)
-    if size >= HEAD_FIRST and await blob_exists(session, repository, digest,
-                                                scopes=(push(repository),)):
-        return descriptor
-    location = await _start(session, repository)
+    source = session.mount_source(digest, repository)
+    if source is not None:
+        mounted = await _mount_or_start(session, repository, digest, source)
+        if mounted is None:
+            return descriptor
+        location = mounted
+    else:
+        if size >= HEAD_FIRST and await blob_exists(session, repository, digest,
+                                                    scopes=(push(repository),)):
+            return descriptor
+        location = await _start(session, repository)
     if chunk_size is None or size <= chunk_size:
         await _finish(session, repository, location, digest, _part(data, 0, size), size)
     else:
         location, _ = await _patch_chunks(session, repository, location, data, size, chunk_size)
         await _finish(session, repository, location, digest, b"", 0)
     return descriptor
+
+
+async def _mount_or_start(session: Session, repository: str, digest: Digest, source: str
+                          ) -> httpx.URL | None:
+    """None if the registry mounted ``digest`` from ``source``; else the upload session it
+    opened instead (a registry may refuse a mount and answer like a plain POST)."""
+    url = session.url(f"/v2/{repository}/blobs/uploads/", {"mount": str(digest),
+                                                            "from": source})
+    async with session.open("POST", url, scopes=(push(repository), pull(source)),
+                            ok=(201, 202), headers={"Content-Length": "0"}) as response:
+        if response.status_code == 201:
+            session.remember(digest, repository)
+            return None
+        return _location(response)
 
 
 async def _push_hashing(
