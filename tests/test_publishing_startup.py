@@ -15,8 +15,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import httpcore
 import httpx
 import pytest
 
@@ -24,7 +25,7 @@ from iotops_registry.authn import BasicCredential, StaticBasic
 from iotops_registry.oci import Digest
 from iotops_registry.packaging import Publisher
 from iotops_registry.remote import RegistryClient
-from iotops_registry.transport import HTTP11Transport, ssl_context_for
+from iotops_registry.transport import AsyncioBackend, HTTP11Transport, ssl_context_for
 from tests.support.dev import Dev, dev_clients, unique
 from tests.support.server import ServerProcess
 
@@ -121,6 +122,18 @@ def test_requests_per_small_artifact(pusher: Pusher, tmp_path: Path) -> None:
     assert pusher.dev.counters()["token"]["total"] - tokens == 1
 
 
+class _Connects(AsyncioBackend):
+    """The real network backend, counting the TCP connections it opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connects = 0
+
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        self.connects += 1
+        return await super().connect_tcp(*args, **kwargs)
+
+
 class _Counting(httpx.AsyncBaseTransport):
     """The real network layer, with each request written down (method, path, mount)."""
 
@@ -145,7 +158,8 @@ def test_blobs_pushed_before_are_mounted_into_the_next_repository(
     each instead of POST + PUT. The real registry (htpasswd Basic auth), in process."""
     files = [(Path(spec.rsplit(":", 1)[0]), "application/octet-stream")
              for spec in _files(tmp_path)]
-    counting = _Counting(HTTP11Transport(ssl_context=ssl_context_for(True)))
+    backend = _Connects()
+    counting = _Counting(HTTP11Transport(ssl_context=ssl_context_for(True), backend=backend))
 
     async def main() -> list[str]:
         auth = StaticBasic(BasicCredential(registry.username, registry.password))
@@ -166,3 +180,6 @@ def test_blobs_pushed_before_are_mounted_into_the_next_repository(
     with ThreadPoolExecutor(1) as pool:  # a loop of its own (see test_publishing_upload)
         second = pool.submit(asyncio.run, main()).result()
     assert sorted(second[:4]) == ["POST uploads mount"] * 3 + ["PUT manifests"]
+    # Connections are reused: small answers are read to their end before they are closed
+    # (else each request opened its own: 16 here). At most one per request in flight.
+    assert backend.connects <= 4

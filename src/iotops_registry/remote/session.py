@@ -33,6 +33,22 @@ _MAX_REMEMBERED = 4096
 RequestContent = bytes | httpx.AsyncByteStream | None
 
 
+_DRAIN_LIMIT = 64 << 10
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read the rest of a small answer the caller left unread (a 201, a 202, a HEAD's end),
+    so that its connection goes back to the pool: closing a response whose body was not
+    read to its end closes the connection, and the next request pays a new connect (and a
+    TLS handshake). A large unread body is not read: closing is cheaper then."""
+    if response.is_stream_consumed or response.is_closed:
+        return
+    length = response.headers.get("Content-Length", "")
+    if (response.request.method == "HEAD" or response.status_code in (204, 304)
+            or (length.isdigit() and int(length) <= _DRAIN_LIMIT)):
+        await response.aread()
+
+
 class Session:
     def __init__(self, http: httpx.AsyncClient, base_url: str) -> None:
         self.http = http
@@ -57,8 +73,7 @@ class Session:
         if source is None or source == repository:
             return None
         auth = self.http.auth
-        if isinstance(auth, RegistryAuth) and (auth.challenge is None or
-                                               auth.challenge.is_bearer):
+        if isinstance(auth, RegistryAuth) and auth.scoped_tokens:
             return None
         return source
 
@@ -118,6 +133,7 @@ class Session:
                     status=response.status_code,
                 )
             yield response
+            await _drain(response)
         except httpx.TransportError as exc:
             raise unreachable(exc, describe(request)) from exc
         finally:

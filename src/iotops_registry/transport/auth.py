@@ -86,6 +86,14 @@ class RegistryAuth(httpx.Auth):
         self._probing = False
         self._probed = asyncio.Event()  # set once the first request has its answer
 
+    @property
+    def scoped_tokens(self) -> bool:
+        """Whether requests may need a bearer token per scope set: True for a Bearer
+        challenge, and while the registry has not answered yet (not known)."""
+        if self.challenge is not None:
+            return self.challenge.is_bearer
+        return not self._probed.is_set()
+
     def bind(self, http: httpx.AsyncClient) -> None:
         """The client token requests go through (usually the one this auth is attached to)."""
         self._http = http
