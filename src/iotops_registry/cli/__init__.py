@@ -9,6 +9,14 @@ import click
 from .._version import __version__
 from .acr import acr
 from .artifact import artifact
+from .catalog import (
+    catalog,
+    connector_list,
+    connector_show,
+    graph_list,
+    graph_show,
+    module,
+)
 from .configmap import configmap
 from .connector import connector
 from .dev import dev
@@ -37,14 +45,20 @@ def cli() -> None:
     managed identities with `iotops identity`, and the development registry of
     `iotops serve --dev` with `iotops dev`. Publish graphs, WASM modules and connectors
     with `iotops graph`, `iotops connector` and `iotops artifact`; sign and verify them
-    with `iotops artifact sign|verify`.
+    with `iotops artifact sign|verify`. Browse what the registries hold with
+    `iotops catalog`, `iotops graph list|show`, `iotops module list` and
+    `iotops connector list|show`.
     """
 
 
 for command in (serve, token, instance, registry, secret, secretsync, configmap, portal_url,
-                identity, dev, graph, connector, artifact, acr):
+                identity, dev, graph, connector, artifact, acr, catalog, module):
     cli.add_command(command)
 dev.add_command(ca)
+for group, commands in ((graph, (graph_list, graph_show)),
+                        (connector, (connector_list, connector_show))):
+    for command in commands:
+        group.add_command(command)
 
 
 def main() -> None:
