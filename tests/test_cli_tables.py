@@ -195,7 +195,20 @@ def test_every_table_fits_80_columns_without_splitting_a_word(
     acr = f"tbl{uuid.uuid4().hex[:8]}"
     tables("acr", "register", "--name", acr, "--login-server", f"{acr}.azurecr.io")
     tables("acr", "list")
-    _publishing_and_signing(tables, registry, tmp_path)
+    team = _publishing_and_signing(tables, registry, tmp_path)
+    # The catalog of what was just pushed, through a system-assigned identity endpoint.
+    system = tables.json("identity", "show", "--system")
+    tables("dev", "registry", "role-assign", "--assignee", system["clientId"], "--role",
+           "AcrPull")
+    tables("registry", "create", "-n", "cat", *ref, "--host", f"{registry}/{team}",
+           "--auth-type", "SystemAssignedManagedIdentity")
+    tables("catalog", "sync", *ref)
+    tables("catalog", "status", *ref)
+    tables("graph", "list", *ref)
+    tables("graph", "show", "graph-simple:1.0.0", *ref, "--endpoint", "cat")
+    tables("module", "list", *ref)
+    tables("connector", "list", *ref)
+    tables("connector", "show", "connectors/rest-connector-metadata:1.0.0", *ref)
 
     commands = {c for c, *_ in tables.seen}
     assert commands == _table_commands(), f"not rendered: {_table_commands() - commands}"
@@ -211,7 +224,7 @@ def test_every_table_fits_80_columns_without_splitting_a_word(
                for _, data, _, text in tables.seen if isinstance(data, list))
 
 
-def _publishing_and_signing(tables: Tables, registry: str, tmp_path: Path) -> None:
+def _publishing_and_signing(tables: Tables, registry: str, tmp_path: Path) -> str:
     """Validate, push, inspect, copy, pull, sign, verify and delete on the dev registry."""
     team = f"tbl-{uuid.uuid4().hex[:6]}"
     token = tables.json("dev", "registry", "token", "create", "-n", team,
@@ -255,6 +268,7 @@ def _publishing_and_signing(tables: Tables, registry: str, tmp_path: Path) -> No
            "--entrypoint", "/app/connector", "--to", ref("connectors/rest-connector:1.0.0"), *auth,
            "--no-progress", stdin=pw)
     tables("artifact", "delete", ref("blob-copy:1.0.0"), "-y", *auth, stdin=pw)
+    return team
 
 
 def test_registry_test_table_fits_100_columns(dev_server: ServerProcess) -> None:

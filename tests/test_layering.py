@@ -40,12 +40,16 @@ ALLOWED: dict[str, set[str]] = {
     "packaging": {"oci", "remote", "transport", "authn"},
     # domain may use the pure OCI model (reference grammar) and nothing else of ours.
     "domain": {"oci"},
+    # The catalog's pure core: classification (reusing packaging's), summaries, queries.
+    "catalog": {"oci", "packaging"},
     "security": {"config"},
     "store": set(),
     "keyvault": {"domain"},
-    "services": {"domain", "store", "security", "authn"},
-    # access verifies signatures (notary) of what it pulls through endpoints
-    "access": {"services", "domain", "remote", "transport", "authn", "oci", "notary"},
+    "services": {"domain", "store", "security", "authn", "catalog"},
+    # access verifies signatures (notary) of what it pulls through endpoints, and syncs the
+    # catalog (its pure core)
+    "access": {"services", "domain", "remote", "transport", "authn", "oci", "notary",
+               "catalog"},
     "asgi": set(),
     "vault": {"asgi", "config", "security", "store"},
     "identity": {"asgi", "config", "security", "store", "domain"},
@@ -79,6 +83,7 @@ ALLOWED_EXTERNAL: dict[str, set[str]] = {
     "notary": {"cryptography", "cbor2"},
     "packaging": {"jsonschema", "yaml"},
     "domain": {"pydantic", "pydantic_core", "cryptography"},
+    "catalog": {"yaml"},
     "security": {"cryptography", "jwt", "azure", "httpx"},
     "store": {"sqlalchemy", "alembic", "psycopg"},
     "keyvault": {"azure"},

@@ -6,6 +6,7 @@ kinds), shared clients, the connection test and the health monitor. Sits above `
 from __future__ import annotations
 
 from .authenticators import AuthenticatorFactory, IdentityFactory
+from .catalog_sync import CatalogSync, ReferenceProvider
 from .connection_test import STEPS, run_connection_test
 from .health_monitor import HealthMonitor
 from .registry_access import RegistryAccess
@@ -14,8 +15,10 @@ from .signatures import SignatureCheck, SignatureChecker, split_artifact, trust_
 __all__ = [
     "STEPS",
     "AuthenticatorFactory",
+    "CatalogSync",
     "HealthMonitor",
     "IdentityFactory",
+    "ReferenceProvider",
     "RegistryAccess",
     "SignatureCheck",
     "SignatureChecker",

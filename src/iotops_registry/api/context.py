@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ..domain import RegistryEndpointKey
+from ..domain import InstanceKey, RegistryEndpointKey
 from ..security import LocalIssuer, TokenVerifier
 from ..services import (
     CodeSigningCas,
@@ -19,6 +19,7 @@ from ..services import (
     RegistryEndpointService,
     SyncedSecretService,
 )
+from ..services.catalog import CatalogService
 from ..services.connection_settings import ConnectionSettingsService
 from ..services.health import HealthService
 
@@ -27,6 +28,7 @@ __all__ = [
     "SUPPORTED_API_VERSIONS",
     "ApiContext",
     "ArtifactChecker",
+    "CatalogSyncer",
     "EndpointMonitor",
 ]
 
@@ -47,6 +49,15 @@ class ArtifactChecker(Protocol):
     async def check_artifact(
         self, target: EndpointTarget, cas: CodeSigningCas, artifact: str
     ) -> tuple[str, Any, Any]: ...
+class CatalogSyncer(Protocol):
+    """The catalog's sync engine (``access.CatalogSync``), set once running."""
+
+    async def sync_instance(self, key: InstanceKey) -> dict[str, Any]: ...
+
+    def schedule(self, key: InstanceKey) -> Any: ...
+
+    def syncing(self, key: InstanceKey) -> list[str]: ...
+
 
 # 2025-10-01, 2026-03-01 and 2026-07-01 share one registry endpoint shape.
 SUPPORTED_API_VERSIONS = ("2025-10-01", "2026-03-01", "2026-07-01")
@@ -71,5 +82,7 @@ class ApiContext:
     config_maps: ConfigMapService | None = None
     code_signing: CodeSigningCaService | None = None
     signatures: ArtifactChecker | None = None
+    catalog: CatalogService | None = None
+    catalog_sync: CatalogSyncer | None = None
     max_body_bytes: int = 256 * 1024
     inline_reads: bool = False  # SQLite: reads are cheaper than a thread hop

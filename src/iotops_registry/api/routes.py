@@ -13,8 +13,8 @@ from ..domain.connection import ConnectionSettingsBody, ConnectionTestBody, Veri
 from ..domain.secrets import KeyVaultSecretBody, SyncedSecretBody
 from . import schemas as s
 from .context import REGISTRY_API_VERSIONS, SUPPORTED_API_VERSIONS
-from .handlers import config_maps, endpoints, instances, registries, secrets
-from .table import Action, Operation, QueryParam, ResourceType, Route, compile_routes
+from .handlers import catalog, config_maps, endpoints, instances, registries, secrets
+from .table import Action, Handler, Operation, QueryParam, ResourceType, Route, compile_routes
 
 __all__ = ["RESOURCE_TYPES", "ROUTES"]
 
@@ -221,6 +221,82 @@ CONTAINER_REGISTRIES = ResourceType(
     api_versions=REGISTRY_API_VERSIONS,
 )
 
+# The catalog: views under an instance, filled by the sync engine (docs/catalog.md).
+_CATALOG_QUERY = (
+    QueryParam("$top", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size."),
+    QueryParam("$skipToken", {"type": "string"}, "From the previous page's nextLink."),
+    QueryParam("search", {"type": "string"}, "Free text: every word must match (prefixes)."),
+    QueryParam("endpoint", {"type": "string"}, "Registry endpoint name."),
+    QueryParam("vendor", {"type": "string"}),
+    QueryParam("latest", {"type": "boolean"}, "Only the latest version of each repository."),
+    QueryParam("versionRange", {"type": "string"}, "Semver range: '>=1.0.0 <2.0.0', '^1.2'."),
+    QueryParam("repository", {"type": "string"}),
+    QueryParam("stripped", {"type": "boolean"}, "Only (or no) artifacts whose media types "
+               "were stripped."),
+    QueryParam("orderBy", {"type": "string"}, "name | semver | lastPushed [asc|desc]."),
+    QueryParam("$facets", {"type": "boolean"}, "Add the count of each filter value."),
+)
+_GRAPH_QUERY = (
+    *_CATALOG_QUERY,
+    QueryParam("operationType", {"type": "string"}),
+    QueryParam("module", {"type": "string"}, "A module reference, repo:tag or repo."),
+    QueryParam("runtimeVersion", {"type": "string"}, "Graphs this runtime version can run."),
+    QueryParam("compatible", {"type": "boolean"}, "Graphs the instance's version can run."),
+)
+_CONNECTOR_QUERY = (
+    *_CATALOG_QUERY,
+    QueryParam("endpointType", {"type": "string"}),
+    QueryParam("architecture", {"type": "string"}, "e.g. linux/arm64."),
+)
+_ENTRY = {"type": "string", "pattern": "^[0-9]{1,12}$"}
+
+
+def _catalog_view(segment: str, what: str, list_: Handler, get: Handler,
+                  query: tuple[QueryParam, ...]) -> ResourceType:
+    title = what[0].upper() + what[1:]
+    op = "Catalog" + title.replace(" ", "")
+    return ResourceType(
+        f"catalog/{segment}",
+        "entryName",
+        parent=INSTANCES,
+        name_schema=_ENTRY,
+        collection={"GET": Operation(list_, f"{op}_List", f"{title}s in the instance's "
+                                     "registries: filter, search, sort, page.",
+                                     {200: s.CatalogList}, query=query)},
+        item={"GET": Operation(get, f"{op}_Get", f"One {what} with its versions.",
+                               {200: s.CatalogEntry})},
+        api_versions=SUPPORTED_API_VERSIONS,
+    )
+
+
+CATALOG_GRAPHS = _catalog_view("graphs", "dataflow graph", catalog.list_graphs,
+                               catalog.get_graph, _GRAPH_QUERY)
+CATALOG_MODULES = _catalog_view("modules", "WASM module", catalog.list_modules,
+                                catalog.get_module, _CATALOG_QUERY)
+CATALOG_CONNECTORS = _catalog_view("connectors", "connector metadata",
+                                   catalog.list_connectors, catalog.get_connector,
+                                   _CONNECTOR_QUERY)
+CATALOG_ENDPOINTS = ResourceType(
+    "catalog/endpoints",
+    "registryEndpointName",
+    parent=INSTANCES,
+    collection={"GET": Operation(catalog.status, "Catalog_SyncStatus", "Each endpoint's "
+                                 "catalog sync: last sync, error, staleness, counts.",
+                                 {200: s.CatalogStatus})},
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+CATALOG_SYNC = ResourceType(
+    "catalog/sync",
+    "unused",
+    parent=INSTANCES,
+    collection={"POST": Operation(catalog.sync, "Catalog_Sync", "Sync the catalog from every "
+                                  "endpoint now (wait=false: in the background, 202).",
+                                  {200: s.CatalogStatus, 202: s.CatalogStatus},
+                                  body_required=False,
+                                  query=(QueryParam("wait", {"type": "boolean"}),))},
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+
 RESOURCE_TYPES: tuple[ResourceType, ...] = (
     INSTANCES,
     REGISTRY_ENDPOINTS,
@@ -228,5 +304,10 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     CONFIG_MAPS,
     KEY_VAULT_SECRETS,
     CONTAINER_REGISTRIES,
+    CATALOG_GRAPHS,
+    CATALOG_MODULES,
+    CATALOG_CONNECTORS,
+    CATALOG_ENDPOINTS,
+    CATALOG_SYNC,
 )
 ROUTES: tuple[Route, ...] = compile_routes(RESOURCE_TYPES)

@@ -7,7 +7,7 @@ properties are allowed, as ARM clients must tolerate additions.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,9 @@ from ..domain.models import ExtendedLocation, InstanceProperties, RegistryEndpoi
 from ..domain.secrets import SyncedSecretProperties
 
 __all__ = [
+    "CatalogEntry",
+    "CatalogList",
+    "CatalogStatus",
     "ConnectionSettingsResource",
     "ConnectionTestReport",
     "ContainerRegistryBody",
@@ -151,6 +154,7 @@ class ConnectionSettingsValues(_Answer):
     allowedRealmHosts: list[str]
     probeRepository: str | None
     signaturePolicy: Literal["enforce", "audit", "off"] | None = None
+    catalogRepositories: list[str]
 
 
 class ConnectionSettingsResource(_Answer):
@@ -257,3 +261,31 @@ class ArtifactSignatureCheck(_Answer):
     signer: str | None = None
     verdict: dict[str, object] | None = None
     codeSigningCas: dict[str, object] | None = None
+
+
+# --- the catalog ------------------------------------------------------------------------------
+
+
+class CatalogEntry(_Answer):
+    id: str
+    name: str
+    type: str
+    properties: dict[str, Any]
+
+
+class CatalogList(_Answer):
+    value: list[CatalogEntry]
+    count: int
+    nextLink: str | None = None
+    facets: dict[str, dict[str, int]] | None = None
+
+
+class CatalogEndpointState(_Answer):
+    endpoint: str
+    state: str
+    stale: bool
+
+
+class CatalogStatus(_Answer):
+    value: list[CatalogEndpointState]
+    staleAfterSeconds: float

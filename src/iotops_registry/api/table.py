@@ -37,7 +37,8 @@ Handler = Callable[["ApiContext", "ArmCall"], Awaitable[Response]]
 # A name rule returns None when the name is fine, else the problem (domain.rules style).
 NameRule = Callable[[str], "str | None"]
 Verb = Literal["GET", "PUT", "PATCH", "DELETE", "POST"]
-_RBAC_VERB = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete"}
+_RBAC_VERB = {"GET": "read", "PUT": "write", "PATCH": "write", "DELETE": "delete",
+              "POST": "action"}  # POST on a collection: ``…/catalog/sync/action``
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,9 @@ class Action:
 
 @dataclass(frozen=True)
 class ResourceType:
-    segment: str  # the collection's path segment: registryEndpoints
+    # The collection's path segment: registryEndpoints; a path of fixed segments for a view
+    # under its parent: catalog/graphs.
+    segment: str
     param: str  # the name's path parameter: registryEndpointName
     parent: ResourceType | None = None
     name_rule: NameRule | None = None  # None: the service checks the name itself
@@ -158,14 +161,18 @@ def _provider(t: ResourceType) -> tuple[Segment, ...]:
     return (Segment("providers"), Segment(t.chain[0].provider))
 
 
+def _literals(segment: str) -> tuple[Segment, ...]:
+    return tuple(Segment(part) for part in segment.split("/"))
+
+
 def compile_routes(types: tuple[ResourceType, ...]) -> tuple[Route, ...]:
     """Every route of the rows: collections, resources, actions, subscription lists."""
     routes: list[Route] = []
     for t in types:
         path: tuple[Segment, ...] = (*_SUB, *_RG, *_provider(t))
         for ancestor in t.chain[:-1]:
-            path += (Segment(ancestor.segment), Segment(param=ancestor.param))
-        collection = (*path, Segment(t.segment))
+            path += (*_literals(ancestor.segment), Segment(param=ancestor.param))
+        collection = (*path, *_literals(t.segment))
         item = (*collection, Segment(param=t.param))
         if t.subscription_collection:
             routes.append(

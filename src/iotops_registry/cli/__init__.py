@@ -20,6 +20,7 @@ COMMANDS = {
     "portal-url": "portal:portal_url",
     "identity": "identity:identity", "dev": "dev:dev", "graph": "graph:graph",
     "connector": "connector:connector", "artifact": "artifact:artifact", "acr": "acr:acr",
+    "catalog": "catalog:catalog", "module": "catalog:module",
 }
 
 
@@ -36,7 +37,9 @@ def cli() -> None:
     managed identities with `iotops identity`, and the development registry of
     `iotops serve --dev` with `iotops dev`. Publish graphs, WASM modules and connectors
     with `iotops graph`, `iotops connector` and `iotops artifact`; sign and verify them
-    with `iotops artifact sign|verify`.
+    with `iotops artifact sign|verify`. Browse what the endpoints hold with
+    `iotops catalog`, `iotops graph list|show`, `iotops module list` and
+    `iotops connector list|show`.
     """
 
 

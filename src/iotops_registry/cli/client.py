@@ -295,10 +295,11 @@ class ArmClient:
     def delete(self, path: str) -> None:
         self.request("DELETE", path)
 
-    def list(self, path: str, *, page_size: int | None = None) -> list[dict[str, Any]]:
+    def list(self, path: str, *, page_size: int | None = None,
+             params: dict[str, str] | None = None) -> list[dict[str, Any]]:
         """Every item of a collection, following ``nextLink`` (same origin only)."""
         items: list[dict[str, Any]] = []
-        params = {"$top": str(page_size)} if page_size else None
+        params = {**(params or {}), **({"$top": str(page_size)} if page_size else {})} or None
         body = self.request("GET", path, params=params).body
         seen: set[str] = set()
         while True:

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .errors import CliError
+from .lazy import LazyGroup
 from .options import OutputOptions, output_options
 from .output import emit
 from .publishing import (
@@ -56,7 +57,9 @@ def _load(file: Path, settings: dict[str, str]) -> Any:
     return validate_graph(text, file.name, settings)
 
 
-@click.group()
+# list and show browse the catalog (cli/catalog.py), imported only when they run.
+@click.group(cls=LazyGroup,
+             lazy={"list": "catalog:graph_list", "show": "catalog:graph_show"})
 def graph() -> None:
     """Data flow graph definitions: validate them and push them with their WASM modules.
 

@@ -362,12 +362,15 @@ def connection_show(name: str, instance: str, resource_group: str, conn: Connect
                    "(refuse what does not verify against its code-signing CAs), audit (pull, "
                    "record the verdict) or off [default: enforce when code-signing CAs are "
                    "set, else off].")
+@click.option("--catalog-repository", "catalog_repositories", multiple=True, metavar="REPO",
+              help="A repository the catalog syncs when the registry will not list its "
+                   "catalog (repository-scoped credentials). Repeatable.")
 @connection_options
 @output_options
 def connection_set(name: str, instance: str, resource_group: str,
                    registry_ca_file: str | None, plain_http: bool,
                    realm_hosts: tuple[str, ...], probe_repository: str | None,
-                   signature_policy: str | None,
+                   signature_policy: str | None, catalog_repositories: tuple[str, ...],
                    conn: ConnectionOptions, out: OutputOptions) -> None:
     """Replace an endpoint's connection settings. TLS verification is never turned off:
     give the registry's CA instead."""
@@ -378,7 +381,8 @@ def connection_set(name: str, instance: str, resource_group: str,
     body = {"properties": {"caBundle": ca, "plainHttp": plain_http,
                            "allowedRealmHosts": list(realm_hosts),
                            "probeRepository": probe_repository,
-                           "signaturePolicy": signature_policy}}
+                           "signaturePolicy": signature_policy,
+                           "catalogRepositories": list(catalog_repositories)}}
     with connect(conn) as client:
         path = endpoint_path(client.subscription, resource_group, instance, name)
         reply = client.put(path + "/connectionSettings", body)

@@ -41,6 +41,11 @@ __all__ = ["serve", "token"]
 @click.option("--health-interval", default=300.0, show_default=True, type=click.FloatRange(0),
               help="Seconds between health checks of every endpoint (0: only after changes "
                    "and on demand).")
+@click.option("--catalog-interval", default=900.0, show_default=True,
+              type=click.FloatRange(0),
+              help="Seconds between background catalog syncs of every instance (0: only on "
+                   "demand, POST .../catalog/sync or `iotops catalog sync`). A sync older "
+                   "than twice this is shown as stale.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="Console logging: info shows one line per request served and warnings; "
@@ -75,6 +80,7 @@ def serve(
     keyvault_url: str | None,
     secret_cache_ttl: float,
     health_interval: float,
+    catalog_interval: float,
     log_level: str,
     baseline_endpoint: bool,
     identity_port: int | None,
@@ -105,6 +111,7 @@ def serve(
         keyvault_url=keyvault_url,
         secret_cache_ttl=secret_cache_ttl,
         health_interval=health_interval,
+        catalog_interval=catalog_interval,
         identity_port=identity_port,
         dev=dev,
         registry_port=registry_port,

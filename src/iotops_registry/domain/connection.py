@@ -1,7 +1,8 @@
 """Connection settings of an endpoint (this project's extension, kept beside the ARM
 resource): a private registry's CA bundle, plain HTTP for loopback registries, token realm
 hosts other than the registry's that may receive its credentials, and the repository the
-connection test proves pull permission on when none is named."""
+connection test proves pull permission on when none is named, and the repositories the
+catalog syncs when the registry will not list its catalog."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class ConnectionSettings:
     # what does not verify), audit (pull, record the verdict) or off. None: enforce when
     # code-signing CAs are configured, else off.
     signature_policy: SignaturePolicy | None = None
+    # The repositories the catalog syncs when the registry refuses to list its catalog
+    # (repository-scoped tokens, most pull secrets): full repository paths.
+    catalog_repositories: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConnectionSettings:
@@ -56,6 +60,7 @@ class ConnectionSettings:
             tuple(data.get("allowedRealmHosts") or ()),
             data.get("probeRepository") or None,
             data.get("signaturePolicy") or None,
+            tuple(data.get("catalogRepositories") or ()),
         )
 
     @classmethod
@@ -70,6 +75,7 @@ class ConnectionSettings:
             "allowedRealmHosts": list(self.allowed_realm_hosts),
             "probeRepository": self.probe_repository,
             "signaturePolicy": self.signature_policy,
+            "catalogRepositories": list(self.catalog_repositories),
         }
 
 
@@ -79,6 +85,16 @@ class ConnectionSettingsProperties(_Wire):
     allowedRealmHosts: list[str] = Field(default_factory=list, max_length=8)
     probeRepository: str | None = Field(default=None, max_length=256)
     signaturePolicy: SignaturePolicy | None = None
+    catalogRepositories: list[str] = Field(default_factory=list, max_length=1000)
+
+    @field_validator("catalogRepositories")
+    @classmethod
+    def _repositories(cls, v: list[str]) -> list[str]:
+        checked = [_check_repository(r, "catalogRepositories") or "" for r in v]
+        if len(set(checked)) != len(checked):
+            raise PydanticCustomError(
+                "DuplicateRepository", "catalogRepositories names a repository twice.")
+        return checked
 
     @field_validator("probeRepository")
     @classmethod

@@ -146,6 +146,10 @@ class RegistryClient:
             self._session, check_repository(repository), page_size=page_size
         )
 
+    async def acr_tags(self, repository: str) -> dict[str, str]:
+        """Tag -> digest of a repository through ACR's listing API (one request per page)."""
+        return await listing.acr_tags(self._session, check_repository(repository))
+
     async def get_manifest(
         self,
         repository: str,

@@ -14,7 +14,7 @@ from ..errors import RegistryHTTPError
 from ..transport import CATALOG, pull
 from .session import Session
 
-__all__ = ["catalog", "list_tags", "paged"]
+__all__ = ["acr_tags", "catalog", "list_tags", "paged"]
 
 PAGE_LIMIT = 16 << 20
 
@@ -56,3 +56,31 @@ async def list_tags(
 async def catalog(session: Session, *, page_size: int | None = None) -> list[str]:
     first = session.url("/v2/_catalog", _params(page_size))
     return await paged(session, first, "repositories", (CATALOG,))
+
+
+async def acr_tags(session: Session, repository: str, *, page_size: int = 1000
+                   ) -> dict[str, str]:
+    """Tag -> digest through ACR's listing API (``/acr/v1/{repo}/_tags``): one request per
+    page instead of one per tag. Raises ``RegistryHTTPError`` (404 from a registry without
+    the API)."""
+    found: dict[str, str] = {}
+    seen: set[str] = set()
+    url: httpx.URL | None = session.url(f"/acr/v1/{repository}/_tags", {"n": str(page_size)})
+    scopes = (f"repository:{repository}:metadata_read",)
+    while url is not None and str(url) not in seen:
+        seen.add(str(url))
+        response, body = await session.fetch_json(url, scopes=scopes, limit=PAGE_LIMIT)
+        tags = body.get("tags") if isinstance(body, dict) else None
+        if not isinstance(tags, list):
+            raise RegistryHTTPError(f"/acr/v1/{repository}/_tags: no tag list", status=200)
+        for tag in tags:
+            if isinstance(tag, dict) and isinstance(tag.get("name"), str) and isinstance(
+                    tag.get("digest"), str):
+                found[tag["name"]] = tag["digest"]
+        url = None
+        following = response.links.get("next", {}).get("url")
+        if following:
+            candidate = response.url.join(following)
+            if session.same_origin(candidate):
+                url = candidate
+    return found

@@ -14,7 +14,13 @@ from typing import Any
 import httpx
 from azure.core.credentials import TokenCredential
 
-from ..access import AuthenticatorFactory, HealthMonitor, RegistryAccess, SignatureChecker
+from ..access import (
+    AuthenticatorFactory,
+    CatalogSync,
+    HealthMonitor,
+    RegistryAccess,
+    SignatureChecker,
+)
 from ..api import ApiContext, create_app
 from ..config import DataDir, Settings
 from ..errors import ConfigurationError
@@ -39,6 +45,7 @@ from ..services import (
     RegistryEndpointService,
     SyncedSecretService,
 )
+from ..services.catalog import CatalogService
 from ..store import Store, VaultStore
 from ..vault import VAULT_AUDIENCE, VaultApp, VaultAuthenticator, VaultService, open_vault
 from ..web import Portal
@@ -109,17 +116,24 @@ class Runtime:
     async def start(self) -> None:
         """Start the background work (health checks) on the running loop."""
         monitor, access, exchange_http = _registry_access(self)
-        self._closers = [monitor, access, exchange_http]
+        assert self.ctx.catalog is not None
+        catalog_sync = CatalogSync(self.ctx.endpoints, access, self.ctx.catalog,
+                                   interval=self.opts.catalog_interval)
+        self._closers = [monitor, access, exchange_http, catalog_sync]
         self.ctx.monitor = monitor
         self.ctx.signatures = SignatureChecker(access)
+        self.ctx.catalog_sync = catalog_sync
         monitor.start()
+        catalog_sync.start()
 
     async def stop(self) -> None:
         self.ctx.monitor = None
         self.ctx.signatures = None
+        self.ctx.catalog_sync = None
         if self._closers:
-            monitor, access, exchange_http = self._closers
+            monitor, access, exchange_http, catalog_sync = self._closers
             self._closers = []
+            await catalog_sync.stop()
             await monitor.stop()
             await access.aclose()
             await exchange_http.aclose()
@@ -243,6 +257,9 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
         registries=ContainerRegistryService(store, dev_registry=stand_ins.login_server),
         config_maps=ConfigMapService(store),
         code_signing=CodeSigningCaService(secrets),
+        catalog=CatalogService(
+            store, stale_after=2 * opts.catalog_interval if opts.catalog_interval else 86400.0
+        ),
         inline_reads=store.dialect == "sqlite",
     )
     portal = Portal(issuer, default_subscription=settings.subscription_id)

@@ -40,6 +40,7 @@ class ServeOptions:
     keyvault_url: str | None = None  # a real Azure Key Vault instead of the embedded one
     secret_cache_ttl: float = 60.0
     health_interval: float = 300.0  # seconds between health sweeps; 0 disables the sweep
+    catalog_interval: float = 900.0  # seconds between catalog syncs; 0: on demand only
     # Development stand-ins: the registry, its token service, counters and faults.
     dev: bool = False
     identity_port: int | None = None  # None: follows ``port``

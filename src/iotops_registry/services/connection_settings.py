@@ -43,6 +43,16 @@ class ConnectionSettingsService:
                     target="properties.plainHttp",
                 )
             settings = body.settings()
+            prefix = json.loads(state.document)["properties"]["host"].partition("/")[2]
+            outside = [r for r in settings.catalog_repositories
+                       if prefix and r != prefix and not r.startswith(prefix + "/")]
+            if outside:
+                raise ValidationError(
+                    f"catalogRepositories must be under the host's path prefix '{prefix}': "
+                    f"{', '.join(outside[:3])} is not.",
+                    code="RepositoryOutsidePrefix",
+                    target="properties.catalogRepositories",
+                )
             w.set_connection_settings(
                 state.pk, json.dumps(settings.to_dict(), separators=(",", ":"))
             )

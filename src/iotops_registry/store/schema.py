@@ -18,6 +18,9 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "catalog_entries",
+    "catalog_facets",
+    "catalog_sync",
     "config_maps",
     "container_registries",
     "devregistry_role_assignments",
@@ -244,4 +247,63 @@ container_registries = Table(
     UniqueConstraint(
         "subscription_id", "rg_key", "name_key", name="uq_container_registries_name"
     ),
+)
+
+# The catalog (migration 0008): one row per tag seen in an endpoint's registry, its facets
+# (operation types, modules, endpoint types, architectures, vendor, endpoint) for filters,
+# and each endpoint's sync state. Free text: an FTS5 table ``catalog_fts`` on SQLite, a
+# generated ``tsvector`` column with a GIN index on PostgreSQL (both made by the migration).
+catalog_entries = Table(
+    "catalog_entries",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "instance_pk",
+        Integer,
+        ForeignKey("instances.pk", ondelete="CASCADE", name="fk_catalog_entries_instance"),
+        nullable=False,
+    ),
+    Column("endpoint", String(63), nullable=False),
+    Column("repository", String(256), nullable=False),
+    Column("tag", String(128), nullable=False),
+    Column("digest", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),  # graph, module, connector, other
+    Column("name", String(256), nullable=False),
+    Column("version", String(128), nullable=False),
+    Column("version_key", String(64), nullable=False),
+    Column("runtime_key", String(64), nullable=True),
+    Column("pushed_at", String(40), nullable=False),
+    Column("is_latest", Boolean, nullable=False),
+    Column("stripped", Boolean, nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("document", Text, nullable=False),
+    UniqueConstraint("instance_pk", "endpoint", "repository", "tag", name="uq_catalog_entries_tag"),
+    Index("ix_catalog_entries_kind_name", "instance_pk", "kind", "name"),
+)
+
+catalog_facets = Table(
+    "catalog_facets",
+    metadata,
+    Column(
+        "entry_pk",
+        Integer,
+        ForeignKey("catalog_entries.pk", ondelete="CASCADE", name="fk_catalog_facets_entry"),
+        primary_key=True,
+    ),
+    Column("facet", String(32), primary_key=True),
+    Column("value", String(256), primary_key=True),
+    Index("ix_catalog_facets_value", "facet", "value", "entry_pk"),
+)
+
+catalog_sync = Table(
+    "catalog_sync",
+    metadata,
+    Column(
+        "instance_pk",
+        Integer,
+        ForeignKey("instances.pk", ondelete="CASCADE", name="fk_catalog_sync_instance"),
+        primary_key=True,
+    ),
+    Column("endpoint", String(63), primary_key=True),
+    Column("document", Text, nullable=False),  # the sync state, as the API serves it
 )

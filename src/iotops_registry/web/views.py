@@ -50,6 +50,10 @@ class PortalViews:
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/", self.index),
+            Route("/catalog/graphs", self.graph_catalog),
+            Route("/catalog/graphs/{entry:int}", self.graph_catalog),
+            Route("/catalog/connectors", self.connector_catalog),
+            Route("/catalog/connectors/{entry:int}", self.connector_catalog),
             Route("/-/signin", self.signin),
             Route("/-/signin-required", self.signin_required),
             Route("/-/signed-out", self.signed_out),
@@ -86,6 +90,31 @@ class PortalViews:
             subscription=self.portal.default_subscription or "",
             api_version=self.portal.api_version,
             methods=auth_methods.portal_table(),
+            page="endpoints",
+        )
+
+    async def graph_catalog(self, request: Request) -> Response:
+        return self._catalog(request, "graphs", "Graph catalog")
+
+    async def connector_catalog(self, request: Request) -> Response:
+        return self._catalog(request, "connectors", "Connector catalog")
+
+    def _catalog(self, request: Request, collection: str, title: str) -> Response:
+        """The catalog pages: a list with search, filter chips and paging, each endpoint's
+        sync state, and one entry's detail (``/catalog/graphs/{entry}``)."""
+        session = self._session(request)
+        if session is None:
+            return self._redirect("/-/signin-required")
+        return self.render(
+            "catalog.html",
+            csrf_token=session.csrf_token,
+            user=session.principal.display_name,
+            subscription=self.portal.default_subscription or "",
+            api_version=self.portal.api_version,
+            collection=collection,
+            title=title,
+            entry=str(request.path_params.get("entry", "")),
+            page=collection,
         )
 
     async def signin(self, request: Request) -> Response:
