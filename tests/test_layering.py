@@ -44,8 +44,11 @@ ALLOWED: dict[str, set[str]] = {
     "store": set(),
     "keyvault": {"domain"},
     "services": {"domain", "store", "security", "authn"},
-    # access verifies signatures (notary) of what it pulls through endpoints
-    "access": {"services", "domain", "remote", "transport", "authn", "oci", "notary"},
+    # access verifies signatures (notary) of what it pulls through endpoints, and resolves
+    # what graphs and templates name with the publishing rules (packaging)
+    "access": {
+        "services", "domain", "remote", "transport", "authn", "oci", "notary", "packaging"
+    },
     "asgi": set(),
     "vault": {"asgi", "config", "security", "store"},
     "identity": {"asgi", "config", "security", "store", "domain"},

@@ -9,6 +9,7 @@ from .authenticators import AuthenticatorFactory, IdentityFactory
 from .connection_test import STEPS, run_connection_test
 from .health_monitor import HealthMonitor
 from .registry_access import RegistryAccess
+from .resolver import ReferenceResolver
 from .signatures import SignatureCheck, SignatureChecker, split_artifact, trust_store_for
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "AuthenticatorFactory",
     "HealthMonitor",
     "IdentityFactory",
+    "ReferenceResolver",
     "RegistryAccess",
     "SignatureCheck",
     "SignatureChecker",

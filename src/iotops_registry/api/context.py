@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..domain import RegistryEndpointKey
+from ..domain import RegistryEndpointKey, ResourceKey
 from ..security import LocalIssuer, TokenVerifier
 from ..services import (
     CodeSigningCas,
@@ -17,6 +17,7 @@ from ..services import (
     KeyVaultSecretService,
     PullSecretResolver,
     RegistryEndpointService,
+    ResourceService,
     SyncedSecretService,
 )
 from ..services.connection_settings import ConnectionSettingsService
@@ -28,6 +29,7 @@ __all__ = [
     "ApiContext",
     "ArtifactChecker",
     "EndpointMonitor",
+    "Resolver",
 ]
 
 
@@ -47,6 +49,18 @@ class ArtifactChecker(Protocol):
     async def check_artifact(
         self, target: EndpointTarget, cas: CodeSigningCas, artifact: str
     ) -> tuple[str, Any, Any]: ...
+
+
+class Resolver(Protocol):
+    """Resolves what graphs and templates name (``access.ReferenceResolver``), once running."""
+
+    def schedule(self, key: ResourceKey) -> None: ...
+
+    def endpoint_changed(self, key: RegistryEndpointKey) -> None: ...
+
+    async def resolve_now(self, key: ResourceKey) -> None: ...
+
+    async def connector_metadata(self, target: EndpointTarget, ref: str) -> dict[str, Any]: ...
 
 # 2025-10-01, 2026-03-01 and 2026-07-01 share one registry endpoint shape.
 SUPPORTED_API_VERSIONS = ("2025-10-01", "2026-03-01", "2026-07-01")
@@ -71,5 +85,8 @@ class ApiContext:
     config_maps: ConfigMapService | None = None
     code_signing: CodeSigningCaService | None = None
     signatures: ArtifactChecker | None = None
+    # dataflowProfiles, dataflowGraphs, akriConnectorTemplates: by path segment
+    resources: dict[str, ResourceService] = field(default_factory=dict)
+    resolver: Resolver | None = None
     max_body_bytes: int = 256 * 1024
     inline_reads: bool = False  # SQLite: reads are cheaper than a thread hop

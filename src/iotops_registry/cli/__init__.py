@@ -20,6 +20,7 @@ COMMANDS = {
     "portal-url": "portal:portal_url",
     "identity": "identity:identity", "dev": "dev:dev", "graph": "graph:graph",
     "connector": "connector:connector", "artifact": "artifact:artifact", "acr": "acr:acr",
+    "dataflow": "dataflow:dataflow",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .errors import CliError
+from .lazy import LazyGroup
 from .options import OutputOptions, output_options
 from .output import emit
 from .publishing import (
@@ -33,7 +34,7 @@ def _load(file: Path) -> Any:
     return validate_metadata(text, file.name)
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy={"template": "connector_template:template"})
 def connector() -> None:
     """Akri connector metadata and images: validate the metadata, push both together.
 

@@ -14,7 +14,13 @@ from typing import Any
 import httpx
 from azure.core.credentials import TokenCredential
 
-from ..access import AuthenticatorFactory, HealthMonitor, RegistryAccess, SignatureChecker
+from ..access import (
+    AuthenticatorFactory,
+    HealthMonitor,
+    ReferenceResolver,
+    RegistryAccess,
+    SignatureChecker,
+)
 from ..api import ApiContext, create_app
 from ..config import DataDir, Settings
 from ..errors import ConfigurationError
@@ -28,6 +34,7 @@ from ..security import (
     TrustedIssuer,
 )
 from ..services import (
+    RESOURCE_KINDS,
     CodeSigningCaService,
     ConfigMapService,
     ConnectionSettingsService,
@@ -37,7 +44,9 @@ from ..services import (
     KeyVaultSecretService,
     PullSecretResolver,
     RegistryEndpointService,
+    ResourceService,
     SyncedSecretService,
+    UsageService,
 )
 from ..store import Store, VaultStore
 from ..vault import VAULT_AUDIENCE, VaultApp, VaultAuthenticator, VaultService, open_vault
@@ -109,17 +118,24 @@ class Runtime:
     async def start(self) -> None:
         """Start the background work (health checks) on the running loop."""
         monitor, access, exchange_http = _registry_access(self)
-        self._closers = [monitor, access, exchange_http]
+        resolver = ReferenceResolver(
+            self.ctx.endpoints, self.ctx.resources, UsageService(self.store), access
+        )
+        self._closers = [monitor, access, exchange_http, resolver]
         self.ctx.monitor = monitor
         self.ctx.signatures = SignatureChecker(access)
+        self.ctx.resolver = resolver
         monitor.start()
+        await resolver.start()
 
     async def stop(self) -> None:
         self.ctx.monitor = None
         self.ctx.signatures = None
+        self.ctx.resolver = None
         if self._closers:
-            monitor, access, exchange_http = self._closers
+            monitor, access, exchange_http, resolver = self._closers
             self._closers = []
+            await resolver.stop()
             await monitor.stop()
             await access.aclose()
             await exchange_http.aclose()
@@ -243,6 +259,7 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
         registries=ContainerRegistryService(store, dev_registry=stand_ins.login_server),
         config_maps=ConfigMapService(store),
         code_signing=CodeSigningCaService(secrets),
+        resources={kind: ResourceService(store, kind) for kind in RESOURCE_KINDS},
         inline_reads=store.dialect == "sqlite",
     )
     portal = Portal(issuer, default_subscription=settings.subscription_id)
