@@ -46,10 +46,11 @@ ALLOWED: dict[str, set[str]] = {
     "store": set(),
     "keyvault": {"domain"},
     "services": {"domain", "store", "security", "authn", "catalog"},
-    # access verifies signatures (notary) of what it pulls through endpoints, and syncs the
-    # catalog (its pure core)
+    # access verifies signatures (notary) of what it pulls through endpoints, syncs the
+    # catalog (its pure core) and resolves what graphs and templates name with the
+    # publishing rules (packaging)
     "access": {"services", "domain", "remote", "transport", "authn", "oci", "notary",
-               "catalog"},
+               "catalog", "packaging"},
     "asgi": set(),
     "vault": {"asgi", "config", "security", "store"},
     "identity": {"asgi", "config", "security", "store", "domain"},

@@ -81,6 +81,7 @@ __all__ = [
     "RegistryHTTPError",
     "RegistryNotFound",
     "RegistryUnreachable",
+    "ResolutionFailed",
     "SecretUnavailable",
     "SignatureError",
     "SignatureVerificationFailed",
@@ -337,6 +338,16 @@ class RegistryAuthError(RegistryHTTPError):
 
 class RegistryNotFound(RegistryHTTPError):
     """404: the repository, manifest, tag or blob does not exist (or is hidden from us)."""
+
+
+class ResolutionFailed(IotopsError):
+    """A reference of a dataflow graph or connector template did not resolve: ``reason`` is
+    the code its status carries (``ArtifactNotFound``, ``ModuleNotFound`` ...)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 # --- Notary Project signatures ------------------------------------------------------------

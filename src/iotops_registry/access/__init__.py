@@ -10,6 +10,7 @@ from .catalog_sync import CatalogSync, ReferenceProvider
 from .connection_test import STEPS, run_connection_test
 from .health_monitor import HealthMonitor
 from .registry_access import RegistryAccess
+from .resolver import ReferenceResolver
 from .signatures import SignatureCheck, SignatureChecker, split_artifact, trust_store_for
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "HealthMonitor",
     "IdentityFactory",
     "ReferenceProvider",
+    "ReferenceResolver",
     "RegistryAccess",
     "SignatureCheck",
     "SignatureChecker",

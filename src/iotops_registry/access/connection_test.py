@@ -391,11 +391,15 @@ def _candidates(
     target: EndpointTarget, named: str | None, catalog: list[str] | None
 ) -> list[tuple[str, str]]:
     """Repositories that can prove pull permission, in order, each with where it came from:
-    the one named; else the host's path prefix, the connection settings' probe repository,
-    then the catalog's first repositories under the prefix."""
+    the one named; else those the instance's graphs and templates pull through it, the host's
+    path prefix, the connection settings' probe repository, then the catalog's first
+    repositories under the prefix."""
     if named is not None:
         return [(named, "named")]
-    found: list[tuple[str, str]] = []
+    # What the instance's graphs and templates actually pull through this endpoint first.
+    found: list[tuple[str, str]] = [
+        (repository, f"used by {user}") for repository, user in target.used_repositories
+    ]
     if target.prefix:
         found.append((target.prefix, "the host's path prefix"))
     if target.settings.probe_repository:

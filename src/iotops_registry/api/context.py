@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..domain import InstanceKey, RegistryEndpointKey
+from ..domain import InstanceKey, RegistryEndpointKey, ResourceKey
 from ..security import LocalIssuer, TokenVerifier
 from ..services import (
     CodeSigningCas,
@@ -17,6 +17,7 @@ from ..services import (
     KeyVaultSecretService,
     PullSecretResolver,
     RegistryEndpointService,
+    ResourceService,
     SyncedSecretService,
 )
 from ..services.catalog import CatalogService
@@ -30,6 +31,7 @@ __all__ = [
     "ArtifactChecker",
     "CatalogSyncer",
     "EndpointMonitor",
+    "Resolver",
 ]
 
 
@@ -59,6 +61,18 @@ class CatalogSyncer(Protocol):
     def syncing(self, key: InstanceKey) -> list[str]: ...
 
 
+
+class Resolver(Protocol):
+    """Resolves what graphs and templates name (``access.ReferenceResolver``), once running."""
+
+    def schedule(self, key: ResourceKey) -> None: ...
+
+    def endpoint_changed(self, key: RegistryEndpointKey) -> None: ...
+
+    async def resolve_now(self, key: ResourceKey) -> None: ...
+
+    async def connector_metadata(self, target: EndpointTarget, ref: str) -> dict[str, Any]: ...
+
 # 2025-10-01, 2026-03-01 and 2026-07-01 share one registry endpoint shape.
 SUPPORTED_API_VERSIONS = ("2025-10-01", "2026-03-01", "2026-07-01")
 # Microsoft.ContainerRegistry/registries: the versions azure-mgmt-containerregistry and the
@@ -84,5 +98,8 @@ class ApiContext:
     signatures: ArtifactChecker | None = None
     catalog: CatalogService | None = None
     catalog_sync: CatalogSyncer | None = None
+    # dataflowProfiles, dataflowGraphs, akriConnectorTemplates: by path segment
+    resources: dict[str, ResourceService] = field(default_factory=dict)
+    resolver: Resolver | None = None
     max_body_bytes: int = 256 * 1024
     inline_reads: bool = False  # SQLite: reads are cheaper than a thread hop

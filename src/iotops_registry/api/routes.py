@@ -10,10 +10,12 @@ from __future__ import annotations
 from ..domain import InstanceBody, InstancePatchBody, RegistryEndpointBody, rules
 from ..domain.config_maps import ConfigMapBody
 from ..domain.connection import ConnectionSettingsBody, ConnectionTestBody, VerifyArtifactBody
+from ..domain.connectors import ConnectorTemplateBody
+from ..domain.dataflow import DataflowGraphBody, DataflowProfileBody
 from ..domain.secrets import KeyVaultSecretBody, SyncedSecretBody
 from . import schemas as s
 from .context import REGISTRY_API_VERSIONS, SUPPORTED_API_VERSIONS
-from .handlers import catalog, config_maps, endpoints, instances, registries, secrets
+from .handlers import catalog, config_maps, endpoints, instances, pulling, registries, secrets
 from .table import Action, Handler, Operation, QueryParam, ResourceType, Route, compile_routes
 
 __all__ = ["RESOURCE_TYPES", "ROUTES"]
@@ -81,7 +83,11 @@ REGISTRY_ENDPOINTS = ResourceType(
                                          201: s.RegistryEndpointResource},
                          RegistryEndpointBody, long_running=True),
         "DELETE": Operation(endpoints.delete, "RegistryEndpoint_Delete", "Delete a registry "
-                            "endpoint.", {204: None}, long_running=True),
+                            "endpoint (409 RegistryEndpointInUse while dataflow graphs or "
+                            "connector templates name it, unless force=true).", {204: None},
+                            query=(QueryParam("force", {"type": "boolean"}, "Delete even "
+                                              "while resources name it."),),
+                            long_running=True),
     },
     actions=(
         Action("resolveCredentials", {
@@ -122,6 +128,13 @@ REGISTRY_ENDPOINTS = ResourceType(
             "GET": Operation(endpoints.get_health, "RegistryEndpoint_GetHealth",
                              "Health state, message, times and the last test report.",
                              {200: s.EndpointHealth}),
+        }),
+        Action("pullConnectorMetadata", {
+            "POST": Operation(endpoints.pull_connector_metadata,
+                              "RegistryEndpoint_PullConnectorMetadata",
+                              "Pull connector metadata through this endpoint and validate it "
+                              "(what a connector template is made from).",
+                              {200: s.PulledConnectorMetadata}, s.PullConnectorMetadataBody),
         }),
     ),
     api_versions=SUPPORTED_API_VERSIONS,
@@ -187,6 +200,101 @@ KEY_VAULT_SECRETS = ResourceType(
                          {200: s.KeyVaultSecretInfo, 201: s.KeyVaultSecretInfo},
                          KeyVaultSecretBody),
     },
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+
+def _resolve_actions(noun: str, answer: type) -> tuple[Action, ...]:
+    return (
+        Action("resolve", {
+            "POST": Operation(
+                pulling.resolve, f"{noun}_Resolve", "Resolve every reference now, through "
+                "its registry endpoint; answers the resource with its new status.",
+                {200: answer}, body_required=False,
+            ),
+        }),
+        Action("resolution", {
+            "GET": Operation(
+                pulling.get_resolution, f"{noun}_GetResolution", "What the last resolution "
+                "found: each reference, its digest, the reason of a failure (our extension).",
+                {200: s.ResolutionReport},
+            ),
+        }),
+    )
+
+
+DATAFLOW_PROFILES = ResourceType(
+    "dataflowProfiles",
+    "dataflowProfileName",
+    parent=INSTANCES,
+    name_rule=rules.check_resource_name,
+    name_schema=_NAME,
+    collection={
+        "GET": Operation(pulling.list_, "DataflowProfile_ListByResourceGroup", "List the "
+                         "dataflow profiles of an instance.", {200: s.DataflowProfileList},
+                         query=_PAGING),
+    },
+    item={
+        "GET": Operation(pulling.get, "DataflowProfile_Get", "Get a dataflow profile.",
+                         {200: s.DataflowProfileResource}),
+        "PUT": Operation(pulling.put, "DataflowProfile_CreateOrUpdate", "Create or replace a "
+                         "dataflow profile.", {200: s.DataflowProfileResource,
+                                               201: s.DataflowProfileResource},
+                         DataflowProfileBody, long_running=True),
+        "DELETE": Operation(pulling.delete, "DataflowProfile_Delete", "Delete a dataflow "
+                            "profile and its graphs.", {204: None}, long_running=True),
+    },
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+
+DATAFLOW_GRAPHS = ResourceType(
+    "dataflowGraphs",
+    "dataflowGraphName",
+    parent=DATAFLOW_PROFILES,
+    name_rule=rules.check_resource_name,
+    name_schema=_NAME,
+    collection={
+        "GET": Operation(pulling.list_, "DataflowGraph_ListByDataflowProfile", "List the "
+                         "dataflow graphs of a profile.", {200: s.DataflowGraphList},
+                         query=_PAGING),
+    },
+    item={
+        "GET": Operation(pulling.get, "DataflowGraph_Get", "Get a dataflow graph.",
+                         {200: s.DataflowGraphResource}),
+        "PUT": Operation(pulling.put, "DataflowGraph_CreateOrUpdate", "Create or replace a "
+                         "dataflow graph; answers Accepted, and its graph artifacts and modules "
+                         "are resolved in the background.",
+                         {200: s.DataflowGraphResource, 201: s.DataflowGraphResource},
+                         DataflowGraphBody, long_running=True),
+        "DELETE": Operation(pulling.delete, "DataflowGraph_Delete", "Delete a dataflow graph.",
+                            {204: None}, long_running=True),
+    },
+    actions=_resolve_actions("DataflowGraph", s.DataflowGraphResource),
+    api_versions=SUPPORTED_API_VERSIONS,
+)
+
+CONNECTOR_TEMPLATES = ResourceType(
+    "akriConnectorTemplates",
+    "akriConnectorTemplateName",
+    parent=INSTANCES,
+    name_rule=rules.check_resource_name,
+    name_schema=_NAME,
+    collection={
+        "GET": Operation(pulling.list_, "AkriConnectorTemplate_ListByInstanceResource", "List "
+                         "the Akri connector templates of an instance.",
+                         {200: s.ConnectorTemplateList}, query=_PAGING),
+    },
+    item={
+        "GET": Operation(pulling.get, "AkriConnectorTemplate_Get", "Get a connector template.",
+                         {200: s.ConnectorTemplateResource}),
+        "PUT": Operation(pulling.put, "AkriConnectorTemplate_CreateOrReplace", "Create or "
+                         "replace a connector template; answers Accepted, and its metadata and "
+                         "image are resolved in the background.",
+                         {200: s.ConnectorTemplateResource, 201: s.ConnectorTemplateResource},
+                         ConnectorTemplateBody, long_running=True),
+        "DELETE": Operation(pulling.delete, "AkriConnectorTemplate_Delete", "Delete a "
+                            "connector template.", {204: None}, long_running=True),
+    },
+    actions=_resolve_actions("AkriConnectorTemplate", s.ConnectorTemplateResource),
     api_versions=SUPPORTED_API_VERSIONS,
 )
 
@@ -303,6 +411,9 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
     SYNCED_SECRETS,
     CONFIG_MAPS,
     KEY_VAULT_SECRETS,
+    DATAFLOW_PROFILES,
+    DATAFLOW_GRAPHS,
+    CONNECTOR_TEMPLATES,
     CONTAINER_REGISTRIES,
     CATALOG_GRAPHS,
     CATALOG_MODULES,

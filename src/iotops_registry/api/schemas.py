@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.config_maps import ConfigMapProperties
+from ..domain.connectors import ConnectorTemplateProperties
+from ..domain.dataflow import DataflowGraphProperties, DataflowProfileProperties
 from ..domain.models import ExtendedLocation, InstanceProperties, RegistryEndpointProperties
 from ..domain.secrets import SyncedSecretProperties
 
@@ -21,17 +23,26 @@ __all__ = [
     "CatalogStatus",
     "ConnectionSettingsResource",
     "ConnectionTestReport",
+    "ConnectorTemplateList",
+    "ConnectorTemplateResource",
     "ContainerRegistryBody",
     "ContainerRegistryList",
     "ContainerRegistryResource",
+    "DataflowGraphList",
+    "DataflowGraphResource",
+    "DataflowProfileList",
+    "DataflowProfileResource",
     "EndpointHealth",
     "ErrorResponse",
     "InstanceList",
     "InstanceResource",
     "KeyVaultSecretInfo",
     "KeyVaultSecretList",
+    "PullConnectorMetadataBody",
+    "PulledConnectorMetadata",
     "RegistryEndpointList",
     "RegistryEndpointResource",
+    "ResolutionReport",
     "ResolvedCredentials",
     "SyncedSecretList",
     "SyncedSecretResource",
@@ -100,9 +111,95 @@ class SyncedSecretResource(_Tracked):
     properties: SyncedSecretResourceProperties
 
 
+_HEALTH = Literal["Available", "Degraded", "Unavailable", "Unknown"]
+
+
+class ResourceHealthStatus(_Answer):
+    status: _HEALTH
+    reasonCode: str | None = None
+    message: str | None = None
+    lastTransitionTime: str | None = None
+    lastUpdateTime: str | None = None
+
+
+class ResourceStatus(_Answer):
+    healthState: ResourceHealthStatus
+
+
+class DataflowProfileResourceProperties(DataflowProfileProperties):
+    model_config = ConfigDict(extra="allow")
+    provisioningState: str
+
+
 class ConfigMapResourceProperties(ConfigMapProperties):
     model_config = ConfigDict(extra="allow")
     provisioningState: str
+
+
+class DataflowProfileResource(_Tracked):
+    extendedLocation: ExtendedLocation
+    properties: DataflowProfileResourceProperties
+
+
+class DataflowGraphResourceProperties(DataflowGraphProperties):
+    model_config = ConfigDict(extra="allow")
+    provisioningState: Literal["Accepted", "Succeeded", "Failed"]
+    healthState: _HEALTH
+    status: ResourceStatus
+
+
+class DataflowGraphResource(_Tracked):
+    extendedLocation: ExtendedLocation
+    properties: DataflowGraphResourceProperties
+
+
+class ConnectorTemplateResourceProperties(ConnectorTemplateProperties):
+    model_config = ConfigDict(extra="allow")
+    provisioningState: Literal["Accepted", "Succeeded", "Failed"]
+    healthState: _HEALTH
+    status: ResourceStatus = Field(description="Our extension: why, and since when.")
+
+
+class ConnectorTemplateResource(_Tracked):
+    extendedLocation: ExtendedLocation
+    properties: ConnectorTemplateResourceProperties
+
+
+class ResolvedReference(_Answer):
+    """One reference and what it resolved to."""
+
+    kind: str = Field(description="graph, module, metadata or image")
+    target: str = Field(description="Where the resource names it (an ARM property path).")
+    endpoint: str | None
+    reference: str
+    digest: str | None = None
+    status: Literal["Resolved", "Failed", "NotChecked"]
+    reasonCode: str | None = None
+    message: str | None = None
+
+
+class ResolutionReport(_Answer):
+    """Our extension: what the last resolution found, with the digests it pinned."""
+
+    id: str
+    provisioningState: str | None
+    healthState: str | None
+    reasonCode: str | None
+    message: str | None
+    lastUpdateTime: str | None
+    references: list[ResolvedReference]
+
+
+class PullConnectorMetadataBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reference: str = Field(description="host/path/x-metadata:version (or @digest) under the "
+                           "endpoint's host.")
+
+
+class PulledConnectorMetadata(_Answer):
+    reference: str
+    digest: str
+    metadata: dict[str, object]
 
 
 class ConfigMapResource(_Tracked):
@@ -123,6 +220,18 @@ class InstanceList(_Page):
 
 class RegistryEndpointList(_Page):
     value: list[RegistryEndpointResource]
+
+
+class DataflowProfileList(_Page):
+    value: list[DataflowProfileResource]
+
+
+class DataflowGraphList(_Page):
+    value: list[DataflowGraphResource]
+
+
+class ConnectorTemplateList(_Page):
+    value: list[ConnectorTemplateResource]
 
 
 class SyncedSecretList(_Page):

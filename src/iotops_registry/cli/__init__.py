@@ -21,6 +21,7 @@ COMMANDS = {
     "identity": "identity:identity", "dev": "dev:dev", "graph": "graph:graph",
     "connector": "connector:connector", "artifact": "artifact:artifact", "acr": "acr:acr",
     "catalog": "catalog:catalog", "module": "catalog:module",
+    "dataflow": "dataflow:dataflow",
 }
 
 

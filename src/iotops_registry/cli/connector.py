@@ -34,9 +34,10 @@ def _load(file: Path) -> Any:
     return validate_metadata(text, file.name)
 
 
-# list and show browse the catalog (cli/catalog.py), imported only when they run.
-@click.group(cls=LazyGroup,
-             lazy={"list": "catalog:connector_list", "show": "catalog:connector_show"})
+# list and show browse the catalog (cli/catalog.py); template manages connector templates.
+@click.group(cls=LazyGroup, lazy={"list": "catalog:connector_list",
+                                  "show": "catalog:connector_show",
+                                  "template": "connector_template:template"})
 def connector() -> None:
     """Akri connector metadata and images: validate the metadata, push both together.
 

@@ -267,13 +267,17 @@ def list_(instance: str, resource_group: str, conn: ConnectionOptions, out: Outp
 @registry.command()
 @_endpoint_ref
 @click.option("-y", "--yes", is_flag=True, help="Do not prompt for confirmation.")
+@click.option("--force", is_flag=True, help="Delete even while dataflow graphs or connector "
+              "templates name it (they then fail to resolve, and say so).")
 @connection_options
-def delete(name: str, instance: str, resource_group: str, yes: bool,
+def delete(name: str, instance: str, resource_group: str, yes: bool, force: bool,
            conn: ConnectionOptions) -> None:
-    """Delete a registry endpoint."""
+    """Delete a registry endpoint. Refused (RegistryEndpointInUse) while dataflow graphs or
+    connector templates pull through it, unless --force."""
     confirm_delete(f"Delete registry endpoint '{name}' of instance '{instance}'?", yes)
     with connect(conn) as client:
-        client.delete(endpoint_path(client.subscription, resource_group, instance, name))
+        path = endpoint_path(client.subscription, resource_group, instance, name)
+        client.request("DELETE", path, params={"force": "true"} if force else None)
 
 
 TEST_COLUMNS: list[Column] = [

@@ -11,11 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from .auth_methods import AUTH_METHODS, SETTINGS_KEY
 from .resource_id import (
+    CONNECTOR_TEMPLATES,
+    DATAFLOW_GRAPHS,
+    DATAFLOW_PROFILES,
     INSTANCE_TYPE,
     PROVIDER,
     REGISTRY_ENDPOINT_TYPE,
     InstanceKey,
     RegistryEndpointKey,
+    ResourceKey,
 )
 
 if TYPE_CHECKING:
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTH_METHODS",
+    "CONNECTOR_TEMPLATES",
+    "DATAFLOW_GRAPHS",
+    "DATAFLOW_PROFILES",
     "INSTANCE_TYPE",
     "PROVIDER",
     "REGISTRY_ENDPOINT_TYPE",
@@ -32,6 +39,7 @@ __all__ = [
     "InstancePatchBody",
     "RegistryEndpointBody",
     "RegistryEndpointKey",
+    "ResourceKey",
     "parse_model",
 ]
 

@@ -29,7 +29,9 @@ __all__ = [
 ]
 
 SIGNING_KEY_TYPES = ("ConfigMap", "Secret")
-READ_ONLY = {"id", "name", "type", "systemData", "provisioningState", "healthState", "version"}
+READ_ONLY = {
+    "id", "name", "type", "systemData", "provisioningState", "healthState", "version", "status"
+}
 
 
 def _rule(code: str, problem: str | None) -> None:
@@ -254,6 +256,47 @@ _TYPE_NAMES = {
 
 
 _RANK = {"InvalidAuthenticationSettings": 0, "MissingRequiredProperty": 2}
+# Discriminated unions put the tag value in an error's location; it is not a property.
+# (list property, tag) for unions in lists, (property, tag) for unions in a property.
+_LIST_UNION_TAGS = {
+    *(("codeSigningCas", t) for t in SIGNING_KEY_TYPES),
+    *(("nodes", t) for t in ("Source", "Graph", "Destination")),
+}
+_FIELD_UNION_TAGS = {
+    ("runtimeConfiguration", "ManagedConfiguration"),
+    ("managedConfigurationSettings", "ImageConfiguration"),
+    ("managedConfigurationSettings", "StatefulSetConfiguration"),
+    ("registrySettings", "ContainerRegistry"),
+    ("registrySettings", "RegistryEndpointRef"),
+    ("tagDigestSettings", "Tag"),
+    ("tagDigestSettings", "Digest"),
+}
+# The discriminator of each union (by the property that holds it) and its values.
+_UNION_FIELDS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "authentication": ("method", AUTH_METHODS, "InvalidAuthenticationMethod"),
+    "codeSigningCas": ("type", SIGNING_KEY_TYPES, "InvalidSigningKeyType"),
+    "nodes": ("nodeType", ("Source", "Graph", "Destination"), "InvalidNodeType"),
+    "runtimeConfiguration": (
+        "runtimeConfigurationType", ("ManagedConfiguration",), "InvalidPropertyValue"
+    ),
+    "managedConfigurationSettings": (
+        "managedConfigurationType",
+        ("ImageConfiguration", "StatefulSetConfiguration"),
+        "InvalidPropertyValue",
+    ),
+    "registrySettings": (
+        "registrySettingsType", ("ContainerRegistry", "RegistryEndpointRef"), "InvalidPropertyValue"
+    ),
+    "tagDigestSettings": ("tagDigestType", ("Tag", "Digest"), "InvalidPropertyValue"),
+}
+
+
+def _union_of(loc: tuple[Any, ...]) -> tuple[str, tuple[str, ...], str]:
+    """The union an error location ends in (a list item's union names its list)."""
+    leaf = loc[-1] if loc else ""
+    if isinstance(leaf, int) and len(loc) > 1:
+        leaf = loc[-2]
+    return _UNION_FIELDS.get(str(leaf), ("type", SIGNING_KEY_TYPES, "InvalidSigningKeyType"))
 
 
 def _target(loc: tuple[Any, ...], prefix: str) -> str:
@@ -264,10 +307,10 @@ def _target(loc: tuple[Any, ...], prefix: str) -> str:
         is_tag = previous in _TAG_PARENTS and item in AUTH_METHODS
         is_tag = is_tag or (
             isinstance(previous, int)
-            and item in SIGNING_KEY_TYPES
             and i > 1
-            and loc[i - 2] == "codeSigningCas"
+            and (loc[i - 2], item) in _LIST_UNION_TAGS
         )
+        is_tag = is_tag or (previous, item) in _FIELD_UNION_TAGS
         if not is_tag:
             if isinstance(item, int):
                 parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
@@ -309,16 +352,15 @@ def _one(err: Any, prefix: str, data: Any) -> ValidationError:
             target=target,
         )
     if kind == "union_tag_invalid":
-        allowed = AUTH_METHODS if leaf == "authentication" else SIGNING_KEY_TYPES
-        field = "method" if leaf == "authentication" else "type"
+        field, allowed, code = _union_of(loc)
         ctx = err.get("ctx") or {}
         return ValidationError(
             f"'{ctx.get('tag', '?')}' is not a valid {field}. Use one of: {', '.join(allowed)}.",
-            code="InvalidAuthenticationMethod" if field == "method" else "InvalidSigningKeyType",
+            code=code,
             target=f"{target}.{field}",
         )
     if kind == "union_tag_not_found":
-        field = "method" if leaf == "authentication" else "type"
+        field = _union_of(loc)[0]
         return ValidationError(
             f"The property '{target}.{field}' is required.",
             code="MissingRequiredProperty",

@@ -5,16 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "CONNECTOR_TEMPLATES",
+    "DATAFLOW_GRAPHS",
+    "DATAFLOW_PROFILES",
     "INSTANCE_TYPE",
     "PROVIDER",
     "REGISTRY_ENDPOINT_TYPE",
     "InstanceKey",
     "RegistryEndpointKey",
+    "ResourceKey",
 ]
 
 PROVIDER = "Microsoft.IoTOperations"
 INSTANCE_TYPE = f"{PROVIDER}/instances"
 REGISTRY_ENDPOINT_TYPE = f"{PROVIDER}/instances/registryEndpoints"
+# The kinds of ResourceKey: their ARM path segments.
+DATAFLOW_PROFILES = "dataflowProfiles"
+DATAFLOW_GRAPHS = "dataflowGraphs"
+CONNECTOR_TEMPLATES = "akriConnectorTemplates"
 
 
 @dataclass(frozen=True)
@@ -51,3 +59,32 @@ class RegistryEndpointKey:
     @property
     def id(self) -> str:
         return f"{self.parent.id}/registryEndpoints/{self.name}"
+
+
+@dataclass(frozen=True)
+class ResourceKey:
+    """A dataflow profile, a dataflow graph (under ``profile``) or a connector template."""
+
+    parent: InstanceKey
+    kind: str  # DATAFLOW_PROFILES, DATAFLOW_GRAPHS or CONNECTOR_TEMPLATES
+    name: str
+    profile: str = ""  # the dataflow profile of a graph; "" for the others
+
+    @property
+    def id(self) -> str:
+        if self.kind == DATAFLOW_GRAPHS:
+            return f"{self.parent.id}/{DATAFLOW_PROFILES}/{self.profile}/{self.kind}/{self.name}"
+        return f"{self.parent.id}/{self.kind}/{self.name}"
+
+    @property
+    def type(self) -> str:
+        if self.kind == DATAFLOW_GRAPHS:
+            return f"{INSTANCE_TYPE}/{DATAFLOW_PROFILES}/{self.kind}"
+        return f"{INSTANCE_TYPE}/{self.kind}"
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``dataflow graph 'default/g1'``."""
+        what = {DATAFLOW_PROFILES: "dataflow profile", DATAFLOW_GRAPHS: "dataflow graph",
+                CONNECTOR_TEMPLATES: "connector template"}[self.kind]
+        return f"{what} '{self.profile}/{self.name}'" if self.profile else f"{what} '{self.name}'"

@@ -27,6 +27,7 @@ __all__ = [
     "SCHEMA_VERSIONS",
     "ConnectorMetadata",
     "check_image",
+    "metadata_text",
     "validate_metadata",
 ]
 
@@ -230,3 +231,39 @@ def check_image(meta: ConnectorMetadata, target: Reference, digest: Digest) -> l
                                 f"names digest {pinned}, but the pushed image is {digest}",
                                 f'set "digest": "{digest}"'))
     return problems
+
+
+METADATA_FILE = "connector-metadata.json"
+MAX_METADATA_BYTES = 4 << 20
+
+
+def metadata_text(blob: bytes) -> str:
+    """The metadata document in a pulled blob: raw JSON, or a tar / tar.gz holding
+    ``connector-metadata.json`` (as ``az iot ops`` reads it). Only that member is read, and
+    never written to disk."""
+    import gzip
+    import io
+    import tarfile
+
+    data = blob
+    if data[:2] == b"\x1f\x8b":
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+            data = gz.read(MAX_METADATA_BYTES + 1)
+        if len(data) > MAX_METADATA_BYTES:
+            raise InvalidArtifact([Problem("(blob)", "", "the metadata archive is too large")])
+    if data.lstrip()[:1] in (b"{", b"["):
+        return data.decode("utf-8")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            for member in tar.getmembers():
+                if member.isfile() and member.name.rsplit("/", 1)[-1] == METADATA_FILE:
+                    if member.size > MAX_METADATA_BYTES:
+                        break
+                    extracted = tar.extractfile(member)
+                    if extracted is not None:
+                        return extracted.read().decode("utf-8")
+    except (tarfile.TarError, UnicodeDecodeError):
+        pass
+    raise InvalidArtifact([Problem(
+        "(blob)", "", f"the layer is neither JSON nor a tar archive holding {METADATA_FILE}",
+        f"push the metadata JSON as the layer (oras push ... {METADATA_FILE}:application/json)")])

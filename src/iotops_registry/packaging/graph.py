@@ -26,6 +26,8 @@ __all__ = [
     "OPERATION_TYPES",
     "GraphDefinition",
     "ModuleUse",
+    "Parameter",
+    "graph_parameters",
     "validate_graph",
     "validate_graph_text",
 ]
@@ -496,3 +498,25 @@ def _configurations(check: _Checker, top: dict[str, Any], operations: dict[str, 
             if "required" in param and not isinstance(param["required"], bool):
                 check.error(child(ppath, "required"), "must be true or false",
                             "write required: true or required: false")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One ``moduleConfigurations`` parameter: the key a graph node's configuration uses."""
+
+    operation: str
+    key: str
+    required: bool
+    default: str | None
+
+
+def graph_parameters(definition: GraphDefinition) -> list[Parameter]:
+    """Every parameter of a valid graph, in file order (for the resolver and the portal)."""
+    top = load_yaml(definition.text, definition.file).value
+    out: list[Parameter] = []
+    for conf in top.get("moduleConfigurations") or []:
+        for key, param in (conf.get("parameters") or {}).items():
+            default = param.get("default")
+            out.append(Parameter(str(conf["name"]), str(key), param.get("required") is True,
+                                 None if default is None else str(default)))
+    return out

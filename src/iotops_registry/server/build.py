@@ -18,6 +18,7 @@ from ..access import (
     AuthenticatorFactory,
     CatalogSync,
     HealthMonitor,
+    ReferenceResolver,
     RegistryAccess,
     SignatureChecker,
 )
@@ -34,6 +35,7 @@ from ..security import (
     TrustedIssuer,
 )
 from ..services import (
+    RESOURCE_KINDS,
     CodeSigningCaService,
     ConfigMapService,
     ConnectionSettingsService,
@@ -43,7 +45,9 @@ from ..services import (
     KeyVaultSecretService,
     PullSecretResolver,
     RegistryEndpointService,
+    ResourceService,
     SyncedSecretService,
+    UsageService,
 )
 from ..services.catalog import CatalogService
 from ..store import Store, VaultStore
@@ -119,20 +123,27 @@ class Runtime:
         assert self.ctx.catalog is not None
         catalog_sync = CatalogSync(self.ctx.endpoints, access, self.ctx.catalog,
                                    interval=self.opts.catalog_interval)
-        self._closers = [monitor, access, exchange_http, catalog_sync]
+        resolver = ReferenceResolver(
+            self.ctx.endpoints, self.ctx.resources, UsageService(self.store), access
+        )
+        self._closers = [monitor, access, exchange_http, catalog_sync, resolver]
         self.ctx.monitor = monitor
         self.ctx.signatures = SignatureChecker(access)
         self.ctx.catalog_sync = catalog_sync
+        self.ctx.resolver = resolver
         monitor.start()
         catalog_sync.start()
+        await resolver.start()
 
     async def stop(self) -> None:
         self.ctx.monitor = None
         self.ctx.signatures = None
         self.ctx.catalog_sync = None
+        self.ctx.resolver = None
         if self._closers:
-            monitor, access, exchange_http, catalog_sync = self._closers
+            monitor, access, exchange_http, catalog_sync, resolver = self._closers
             self._closers = []
+            await resolver.stop()
             await catalog_sync.stop()
             await monitor.stop()
             await access.aclose()
@@ -260,6 +271,7 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
         catalog=CatalogService(
             store, stale_after=2 * opts.catalog_interval if opts.catalog_interval else 86400.0
         ),
+        resources={kind: ResourceService(store, kind) for kind in RESOURCE_KINDS},
         inline_reads=store.dialect == "sqlite",
     )
     portal = Portal(issuer, default_subscription=settings.subscription_id)

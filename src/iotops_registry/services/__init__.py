@@ -8,6 +8,13 @@ from .config_maps import ConfigMapService
 from .connection_settings import ConnectionSettingsService
 from .endpoints import EndpointTarget, RegistryEndpointService, endpoint_not_found
 from .health import HealthRecord, HealthService
+from .instance_resources import (
+    RESOURCE_KINDS,
+    Outcome,
+    ResolutionInput,
+    ResourceService,
+    UsageService,
+)
 from .instances import InstanceService
 from .ports import SecretSource
 from .pull_secrets import PullSecretError, PullSecretResolver, ResolvedCredential
@@ -15,6 +22,7 @@ from .registries import ContainerRegistryService
 from .synced_secrets import KeyVaultSecretService, SyncedSecretService
 
 __all__ = [
+    "RESOURCE_KINDS",
     "CaProblem",
     "CaSource",
     "CodeSigningCaService",
@@ -27,14 +35,18 @@ __all__ = [
     "HealthService",
     "InstanceService",
     "KeyVaultSecretService",
+    "Outcome",
     "Page",
     "Preconditions",
     "PullSecretError",
     "PullSecretResolver",
     "RegistryEndpointService",
+    "ResolutionInput",
     "ResolvedCredential",
+    "ResourceService",
     "SecretSource",
     "SyncedSecretService",
+    "UsageService",
     "WriteResult",
     "endpoint_not_found",
 ]

@@ -15,7 +15,7 @@ from ..domain import (
 )
 from ..domain.auth_methods import ANONYMOUS, PULL_SECRET, AuthMethod, CredentialPlan, plan_for
 from ..domain.connection import ConnectionSettings
-from ..errors import NotFoundError, ValidationError
+from ..errors import ConflictError, NotFoundError, ValidationError
 from ..security import Principal
 from ..store import Store
 from .code_signing import CaSource, save_warnings, sources_from
@@ -32,6 +32,7 @@ from .common import (
     system_data,
 )
 from .echo import strip_echoed_identity
+from .instance_resources import describe_users, used_repositories
 from .pull_secrets import pull_secret_warning
 
 __all__ = [
@@ -68,6 +69,9 @@ class EndpointTarget:
     synced_secret: dict[str, Any] | None = None
     # codeSigningCas entries with the ConfigMaps and synced secrets they name
     ca_sources: tuple[CaSource, ...] = ()
+    # Repositories that the instance's graphs and templates pull through this endpoint,
+    # with who uses them: what the connection test proves pull permission on first.
+    used_repositories: tuple[tuple[str, str], ...] = ()
 
     @property
     def method(self) -> AuthMethod:
@@ -165,15 +169,16 @@ class RegistryEndpointService:
             document = json.loads(state.document)
             plan = plan_for(document["properties"]["authentication"], self._tenant)
             cas = document["properties"].get("codeSigningCas") or []
-            if (plan.kind == PULL_SECRET and plan.secret_ref) or cas:
-                inst = r.get_instance(p.sub_key, p.rg_key, p.instance)
-                if plan.kind == PULL_SECRET and plan.secret_ref:
-                    row = r.synced_secret(inst.pk, plan.secret_ref) if inst else None
-                    synced = json.loads(row.document)["properties"] if row else None
-                if cas and inst is not None:
-                    ca_sources = _ca_sources(r, inst.pk, cas)
+            inst = r.get_instance(p.sub_key, p.rg_key, p.instance)
+            if plan.kind == PULL_SECRET and plan.secret_ref:
+                row = r.synced_secret(inst.pk, plan.secret_ref) if inst else None
+                synced = json.loads(row.document)["properties"] if row else None
+            if cas and inst is not None:
+                ca_sources = _ca_sources(r, inst.pk, cas)
+            users = r.resources_naming_endpoint(inst.pk, key.name) if inst else []
         settings = ConnectionSettings.parse(state.connection_settings)
-        return EndpointTarget(key, document, settings, plan, synced, ca_sources)
+        used = used_repositories(users, key, str(document["properties"]["host"]))
+        return EndpointTarget(key, document, settings, plan, synced, ca_sources, used)
 
     def all_keys(self) -> list[RegistryEndpointKey]:
         """Every endpoint of every instance (the health sweep)."""
@@ -247,14 +252,27 @@ class RegistryEndpointService:
 
         return retry_on_conflict(txn)
 
-    def delete(self, key: RegistryEndpointKey, pre: Preconditions) -> bool:
+    def delete(
+        self, key: RegistryEndpointKey, pre: Preconditions, *, force: bool = False
+    ) -> bool:
+        """Delete; 409 ``RegistryEndpointInUse`` while graphs or templates name it, unless
+        ``force`` (they then fail to resolve, and say so in their status)."""
         p = key.parent
         with self._store.write() as w:
             inst = w.lock_instance(p.sub_key, p.rg_key, p.instance)
             existing = w.endpoint_in_instance(inst.pk, key.name) if inst else None
             pre.check(existing.etag if existing else None)
-            if existing is None:
+            if existing is None or inst is None:
                 return False
+            users = describe_users(w.resources_naming_endpoint(inst.pk, key.name), p)
+            if users and not force:
+                raise ConflictError(
+                    f"The registry endpoint '{key.name}' is used by {', '.join(users)}. Point "
+                    "those at another endpoint or delete them first, or delete it anyway with "
+                    "force=true (the CLI: iotops registry delete --force).",
+                    code="RegistryEndpointInUse",
+                    target=key.name,
+                )
             w.delete_endpoint(existing.pk)
             return True
 

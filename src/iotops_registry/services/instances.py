@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..domain import (
+    DATAFLOW_PROFILES,
     INSTANCE_TYPE,
     InstanceBody,
     InstanceKey,
@@ -30,6 +31,7 @@ from .common import (
 )
 from .echo import strip_echoed_identity
 from .endpoints import default_endpoint_document
+from .instance_resources import DEFAULT_PROFILE, default_profile_document
 
 __all__ = ["InstanceService", "instance_not_found"]
 
@@ -128,6 +130,16 @@ class InstanceService:
                         "default",
                         new_etag(),
                         default_endpoint_document(ep_key, doc["extendedLocation"], principal, now),
+                    )
+                    # ... and its default dataflow profile.
+                    w.insert_resource(
+                        pk,
+                        DATAFLOW_PROFILES,
+                        "",
+                        DEFAULT_PROFILE,
+                        new_etag(),
+                        default_profile_document(key, doc["extendedLocation"], principal, now),
+                        "[]",
                     )
                 else:
                     w.update_instance(existing.pk, etag, document)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from .store import EndpointState, Row, Store, StoreConflict
+from .store import EndpointState, ResourceRow, Row, Store, StoreConflict
 from .vault_store import SealedValue, SecretRecord, VaultStore, VersionAttributes
 
 __all__ = [
     "EndpointState",
+    "ResourceRow",
     "Row",
     "SealedValue",
     "SecretRecord",

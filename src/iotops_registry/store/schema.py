@@ -26,6 +26,7 @@ __all__ = [
     "devregistry_role_assignments",
     "devregistry_settings",
     "devregistry_tokens",
+    "instance_resources",
     "instances",
     "managed_identities",
     "metadata",
@@ -306,4 +307,33 @@ catalog_sync = Table(
     ),
     Column("endpoint", String(63), primary_key=True),
     Column("document", Text, nullable=False),  # the sync state, as the API serves it
+)
+
+
+# The resources that pull through registry endpoints, and the dataflow profiles that hold
+# graphs: one table, one row per resource, told apart by ``kind`` (the ARM path segment:
+# dataflowProfiles, dataflowGraphs, akriConnectorTemplates). ``parent`` is the profile's
+# name for a graph and "" otherwise. ``endpoint_refs`` lists the registry endpoints the
+# resource names (JSON), for "who uses this endpoint?"; ``resolution`` is what the resolver
+# found (digests, per-reference results: JSON), our extension. Migration 0009 creates it.
+instance_resources = Table(
+    "instance_resources",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "instance_pk",
+        Integer,
+        ForeignKey("instances.pk", ondelete="CASCADE", name="fk_instance_resources_instance"),
+        nullable=False,
+    ),
+    Column("kind", String(32), nullable=False),
+    Column("parent", String(63), nullable=False),
+    Column("name", String(63), nullable=False),
+    Column("etag", String(64), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("endpoint_refs", Text, nullable=False),
+    Column("resolution", Text, nullable=True),
+    UniqueConstraint(
+        "instance_pk", "kind", "parent", "name", name="uq_instance_resources_name"
+    ),
 )

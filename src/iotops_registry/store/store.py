@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import sqlite3
 import threading
 import weakref
@@ -41,9 +42,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..errors import ConfigurationError, StoreConflict
-from .schema import config_maps, instances, registry_endpoints, resource_groups, synced_secrets
+from .schema import (
+    config_maps,
+    instance_resources,
+    instances,
+    registry_endpoints,
+    resource_groups,
+    synced_secrets,
+)
 
-__all__ = ["EndpointState", "Row", "Store", "StoreConflict"]
+__all__ = ["EndpointState", "ResourceRow", "Row", "Store", "StoreConflict"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 7_204_117_001
@@ -55,6 +63,20 @@ class Row:
     name: str
     etag: str
     document: str
+
+
+@dataclass(frozen=True)
+class ResourceRow:
+    """A row of ``instance_resources``: a profile, graph or connector template."""
+
+    pk: int
+    kind: str
+    parent: str
+    name: str
+    etag: str
+    document: str
+    endpoint_refs: str
+    resolution: str | None
 
 
 @dataclass(frozen=True)
@@ -269,6 +291,63 @@ class _Reader:
     def endpoint_in_instance(self, instance_pk: int, name: str) -> Row | None:
         return self._one(_child(registry_endpoints, instance_pk, name))
 
+    # --- dataflow profiles, graphs, connector templates --------------------------------
+
+    def _resources(self, q: Select[Any]) -> list[ResourceRow]:
+        return [
+            ResourceRow(r.pk, r.kind, r.parent, r.name, r.etag, r.document, r.endpoint_refs,
+                        r.resolution)
+            for r in self.conn.execute(q)
+        ]
+
+    def resource(self, instance_pk: int, kind: str, parent: str, name: str) -> ResourceRow | None:
+        r = instance_resources.c
+        rows = self._resources(
+            select(instance_resources).where(
+                r.instance_pk == instance_pk, r.kind == kind, r.parent == parent, r.name == name
+            )
+        )
+        return rows[0] if rows else None
+
+    def list_resources(
+        self, instance_pk: int, kind: str, parent: str, after: str | None, limit: int
+    ) -> list[ResourceRow]:
+        r = instance_resources.c
+        q = select(instance_resources).where(
+            r.instance_pk == instance_pk, r.kind == kind, r.parent == parent
+        )
+        if after is not None:
+            q = q.where(r.name > after)
+        return self._resources(q.order_by(r.name).limit(limit))
+
+    def resources_naming_endpoint(self, instance_pk: int, endpoint: str) -> list[ResourceRow]:
+        """The instance's resources whose ``endpoint_refs`` name ``endpoint``."""
+        r = instance_resources.c
+        q = select(instance_resources).where(
+            r.instance_pk == instance_pk, r.endpoint_refs.contains(f'"{endpoint}"')
+        )
+        found = self._resources(q.order_by(r.kind, r.parent, r.name))
+        return [row for row in found if endpoint in json.loads(row.endpoint_refs)]
+
+    def instance_resource_keys(
+        self, state: str | None = None
+    ) -> list[tuple[str, str, str, str, str, str]]:
+        """(subscription, rg key, instance, kind, parent, name) of every resource, or of those
+        whose provisioningState is ``state``."""
+        r = instance_resources.c
+        q = (
+            select(instances.c.subscription_id, instances.c.rg_key, instances.c.name.label("inst"),
+                   r.kind, r.parent, r.name)
+            .join(instances, instances.c.pk == r.instance_pk)
+            .order_by(r.pk)
+        )
+        if state is not None:
+            q = q.where(r.document.contains(f'"provisioningState":"{state}"'))
+        return [
+            (x.subscription_id, x.rg_key, x.inst, x.kind, x.parent, x.name)
+            for x in self.conn.execute(q)
+        ]
+
 
 class _Writer(_Reader):
     def lock_instance(self, sub: str, rg_key: str, name: str) -> Row | None:
@@ -325,6 +404,7 @@ class _Writer(_Reader):
         )
 
     def delete_instance(self, pk: int) -> None:
+        self.conn.execute(delete(instance_resources).where(instance_resources.c.instance_pk == pk))
         self.conn.execute(delete(registry_endpoints).where(registry_endpoints.c.instance_pk == pk))
         self.conn.execute(delete(synced_secrets).where(synced_secrets.c.instance_pk == pk))
         self.conn.execute(delete(config_maps).where(config_maps.c.instance_pk == pk))
@@ -427,6 +507,47 @@ class _Writer(_Reader):
 
     def delete_endpoint(self, pk: int) -> None:
         self.conn.execute(delete(registry_endpoints).where(registry_endpoints.c.pk == pk))
+
+    # --- dataflow profiles, graphs, connector templates --------------------------------
+
+    def insert_resource(
+        self, instance_pk: int, kind: str, parent: str, name: str, etag: str, document: str,
+        endpoint_refs: str,
+    ) -> None:
+        with self._unique():
+            self.conn.execute(
+                insert(instance_resources).values(
+                    instance_pk=instance_pk, kind=kind, parent=parent, name=name, etag=etag,
+                    document=document, endpoint_refs=endpoint_refs,
+                )
+            )
+
+    def update_resource(self, pk: int, etag: str, document: str, endpoint_refs: str) -> None:
+        self.conn.execute(
+            update(instance_resources)
+            .where(instance_resources.c.pk == pk)
+            .values(etag=etag, document=document, endpoint_refs=endpoint_refs)
+        )
+
+    def record_resolution(self, pk: int, document: str, resolution: str) -> None:
+        """Resolution is status, not configuration: the ETag does not change."""
+        self.conn.execute(
+            update(instance_resources)
+            .where(instance_resources.c.pk == pk)
+            .values(document=document, resolution=resolution)
+        )
+
+    def delete_resource(self, pk: int) -> None:
+        self.conn.execute(delete(instance_resources).where(instance_resources.c.pk == pk))
+
+    def delete_resources_under(self, instance_pk: int, kind: str, parent: str) -> None:
+        """A profile's graphs, when the profile goes."""
+        r = instance_resources.c
+        self.conn.execute(
+            delete(instance_resources).where(
+                r.instance_pk == instance_pk, r.kind == kind, r.parent == parent
+            )
+        )
 
     @contextlib.contextmanager
     def _unique(self) -> Iterator[None]:

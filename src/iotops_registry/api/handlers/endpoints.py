@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from ...domain import parse_model
 from ...domain.connection import ConnectionTestBody, VerifyArtifactBody
-from ...errors import ApiError
+from ...errors import ApiError, FailedDependencyError, InvalidRequestError, ResolutionFailed
 from ...services import Page
 from ..call import ArmCall
 from ..context import ApiContext
@@ -19,6 +19,7 @@ __all__ = [
     "get_connection_settings",
     "get_health",
     "list_",
+    "pull_connector_metadata",
     "put",
     "put_connection_settings",
     "resolve_credentials",
@@ -60,11 +61,16 @@ async def put(ctx: ApiContext, call: ArmCall) -> Response:
     result = await call.run(ctx.endpoints.put, key, body, call.principal, call.preconditions())
     if ctx.monitor is not None:
         ctx.monitor.schedule(key)  # health follows in the background; PUT never waits
+    if ctx.resolver is not None:
+        ctx.resolver.endpoint_changed(key)  # what pulls through it is resolved again
     return call.written(result)
 
 
 async def delete(ctx: ApiContext, call: ArmCall) -> Response:
-    await call.run(ctx.endpoints.delete, call.endpoint_key, call.preconditions())
+    key, pre, force = call.endpoint_key, call.preconditions(), call.flag("force")
+    deleted = await call.run(lambda: ctx.endpoints.delete(key, pre, force=force))
+    if deleted and force and ctx.resolver is not None:
+        ctx.resolver.endpoint_changed(key)  # its users now fail, and say why
     return call.no_content()
 
 
@@ -135,3 +141,21 @@ async def verify_artifact(ctx: ApiContext, call: ArmCall) -> Response:
         "digest": str(digest) if digest else None,
         **check.to_dict(),
     })
+
+
+async def pull_connector_metadata(ctx: ApiContext, call: ArmCall) -> Response:
+    """The connector metadata a reference names, pulled through this endpoint (with its own
+    authentication method) and validated: what a template from metadata starts from."""
+    if ctx.resolver is None:
+        raise _disabled("The resolver")
+    body = await call.body()
+    ref = body.get("reference") if isinstance(body, dict) else None
+    if not isinstance(ref, str) or not ref or len(ref) > 1024:
+        raise InvalidRequestError("Give the metadata's reference: {\"reference\": "
+                                  "\"host/path/x-metadata:1.0.0\"}.", code="InvalidReference",
+                                  target="reference")
+    target = await call.run(ctx.endpoints.target, call.endpoint_key)
+    try:
+        return call.json(await ctx.resolver.connector_metadata(target, ref))
+    except ResolutionFailed as exc:
+        raise FailedDependencyError(exc.message, code=exc.reason, target="reference") from None
