@@ -209,6 +209,22 @@ def test_every_table_fits_80_columns_without_splitting_a_word(
     tables("module", "list", *ref)
     tables("connector", "list", *ref)
     tables("connector", "show", "connectors/rest-connector-metadata:1.0.0", *ref)
+    # The resources that pull through the endpoint.
+    tables("connector", "template", "create", "-n", "tbl-template", *ref,
+           "--connector-metadata-ref",
+           f"{registry}/{team}/connectors/rest-connector-metadata:1.0.0",
+           "--registry-endpoint", "cat")
+    tables("connector", "template", "update", "-n", "tbl-template", *ref, "--replicas", "2")
+    tables("connector", "template", "show", "-n", "tbl-template", *ref)
+    tables("connector", "template", "list", *ref)
+    from tests.support.pulling import graph_body
+
+    graph_file = tmp_path / "graph.json"
+    graph_file.write_text(json.dumps(graph_body("cat", "graph-simple:1.0.0")))
+    tables("dataflow", "graph", "apply", "-n", "tbl-graph", *ref, "--config-file",
+           str(graph_file))
+    tables("dataflow", "graph", "show", "-n", "tbl-graph", *ref)
+    tables("dataflow", "graph", "list", *ref)
 
     commands = {c for c, *_ in tables.seen}
     assert commands == _table_commands(), f"not rendered: {_table_commands() - commands}"
