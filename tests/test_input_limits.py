@@ -1,0 +1,156 @@
+"""Input limits: every route caps its body and names its content type, JSON nesting never
+reaches a RecursionError, only RS256 tokens are accepted, hosts and ports are ASCII, and the
+values kept beside an endpoint (realm hosts, repositories) are validated with a target."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.conftest import API_VERSION, Scope
+from tests.support.inprocess import InProcess, InProcessScope
+
+V = {"api-version": API_VERSION}
+ANON = {"method": "Anonymous", "anonymousSettings": {}}
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def env(inproc: InProcess) -> Iterator[tuple[httpx.Client, InProcessScope, str]]:
+    with inproc.client() as client:
+        scope = InProcessScope(client, inproc.subscription)
+        path = scope.endpoint_path("ep-limits")
+        made = client.put(
+            path, params=V, json={"properties": {"host": "127.0.0.1:9", "authentication": ANON}}
+        )
+        assert made.status_code == 201, made.text
+        yield client, scope, path
+
+
+def _error(resp: httpx.Response, status: int) -> dict[str, Any]:
+    assert resp.status_code == status, resp.text
+    error: dict[str, Any] = resp.json()["error"]
+    return error
+
+
+def test_a_token_naming_another_algorithm_is_401_not_500(
+    env: tuple[httpx.Client, InProcessScope, str], inproc: InProcess
+) -> None:
+    client, _, path = env
+    real = jwt.decode(inproc.token, options={"verify_signature": False})
+    kid = jwt.get_unverified_header(inproc.token).get("kid")
+    forged = jwt.encode(
+        {**real, "exp": int(time.time()) + 600},
+        ec.generate_private_key(ec.SECP256R1()),
+        algorithm="ES256",
+        headers={"kid": kid},
+    )
+    for token in (forged, forged.replace("ES256", "HS256")):
+        error = _error(
+            client.get(path, params=V, headers={"Authorization": f"Bearer {token}"}), 401
+        )
+        assert error["code"] == "InvalidAuthenticationToken"
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:\u0661\u0669\u0665\u0661\u0660", "regístry.example.com", "127.0.0.1:²"]
+)
+def test_hosts_and_ports_are_ascii(
+    env: tuple[httpx.Client, InProcessScope, str], host: str
+) -> None:
+    client, scope, _ = env
+    resp = client.put(
+        scope.endpoint_path("ep-ascii"),
+        params=V,
+        json={"properties": {"host": host, "authentication": ANON}},
+    )
+    error = _error(resp, 400)
+    assert error["code"] == "InvalidHost" and error["target"] == "properties.host"
+
+
+@pytest.mark.parametrize(
+    "hosts",
+    [
+        ["a b"],
+        ["x" * 300],
+        ["evil.example.com/path"],
+        ["user@evil.example.com"],
+        ["h:\u0661"],
+        [""],
+    ],
+)
+def test_allowed_realm_hosts_are_host_names(
+    env: tuple[httpx.Client, InProcessScope, str], hosts: list[str]
+) -> None:
+    client, _, path = env
+    resp = client.put(
+        f"{path}/connectionSettings", params=V, json={"properties": {"allowedRealmHosts": hosts}}
+    )
+    error = _error(resp, 400)
+    assert error["target"] == "properties.allowedRealmHosts"
+
+
+def test_allowed_realm_hosts_are_capped_and_good_ones_kept(
+    env: tuple[httpx.Client, InProcessScope, str],
+) -> None:
+    client, _, path = env
+    many = [f"h{i}.example.com" for i in range(9)]
+    _error(
+        client.put(
+            f"{path}/connectionSettings", params=V, json={"properties": {"allowedRealmHosts": many}}
+        ),
+        400,
+    )
+    good = ["login.example.com", "127.0.0.1:8443", "[::1]:9"]
+    resp = client.put(
+        f"{path}/connectionSettings", params=V, json={"properties": {"allowedRealmHosts": good}}
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["properties"]["allowedRealmHosts"] == good
+
+
+def test_deep_nesting_is_400(env: tuple[httpx.Client, InProcessScope, str]) -> None:
+    client, _, path = env
+    for method, url in (("PUT", f"{path}/connectionSettings"), ("PUT", path)):
+        resp = client.request(method, url, params=V, content=b"[" * 100_000, headers=JSON)
+        assert _error(resp, 400)["code"] == "InvalidRequestContent"
+
+
+# --- the actions on a real server (the connection tester runs only there) -----------------
+
+
+@pytest.mark.parametrize("repository", ["../../etc", "UPPER/case", "a//b", "x" * 300])
+def test_connection_test_validates_the_repository(
+    http: httpx.Client, scope: Scope, repository: str
+) -> None:
+    path = scope.endpoint_path("ep-" + uuid.uuid4().hex[:6])
+    made = http.put(
+        path, params=V, json={"properties": {"host": "127.0.0.1:9", "authentication": ANON}}
+    )
+    assert made.status_code == 201, made.text
+    error = _error(http.post(f"{path}/test", params=V, json={"repository": repository}), 400)
+    assert error["target"] == "repository"
+
+
+def test_actions_cap_bodies_and_name_their_content_type(http: httpx.Client, scope: Scope) -> None:
+    path = scope.endpoint_path("ep-" + uuid.uuid4().hex[:6])
+    made = http.put(
+        path, params=V, json={"properties": {"host": "127.0.0.1:9", "authentication": ANON}}
+    )
+    assert made.status_code == 201, made.text
+    big = b'{"repository": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    for method, url in (("POST", f"{path}/test"), ("PUT", f"{path}/connectionSettings")):
+        assert _error(http.request(method, url, params=V, content=big, headers=JSON), 413)
+        resp = http.request(
+            method, url, params=V, content=b"{}", headers={"content-type": "text/plain"}
+        )
+        assert _error(resp, 415)["code"] == "UnsupportedMediaType"
+        nested = http.request(method, url, params=V, content=b"[" * 100_000, headers=JSON)
+        assert _error(nested, 400)["code"] == "InvalidRequestContent"
