@@ -4,9 +4,11 @@ values kept beside an endpoint (realm hosts, repositories) are validated with a 
 
 from __future__ import annotations
 
+import stat
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -154,3 +156,39 @@ def test_actions_cap_bodies_and_name_their_content_type(http: httpx.Client, scop
         assert _error(resp, 415)["code"] == "UnsupportedMediaType"
         nested = http.request(method, url, params=V, content=b"[" * 100_000, headers=JSON)
         assert _error(nested, 400)["code"] == "InvalidRequestContent"
+
+
+# --- the data directory at start ------------------------------------------------------
+
+
+def test_start_tightens_the_data_directory_and_replaces_a_stale_endpoints_file(
+    tmp_path: Path,
+) -> None:
+    """A server killed outright leaves ``endpoints.json``; a directory made by hand (or
+    restored) has open modes. The next start fixes both and says so."""
+    from tests.support.server import ServerProcess
+
+    srv = ServerProcess(tmp_path / "data")
+    srv.start()
+    first = dict(srv.endpoints)
+    assert first["pid"] == srv.proc.pid if srv.proc else False
+    srv.kill()
+    assert srv.endpoints_file.exists()  # what kill -9 leaves
+    db = srv.data_dir / "registry.db"
+    srv.data_dir.chmod(0o755)
+    db.chmod(0o644)
+    (srv.data_dir / "tls").chmod(0o755)
+    try:
+        srv.start(keep_endpoints=True)
+        assert srv.endpoints["pid"] != first["pid"]
+        assert stat.S_IMODE(srv.data_dir.stat().st_mode) == 0o700
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600
+        assert stat.S_IMODE((srv.data_dir / "tls").stat().st_mode) == 0o700
+        for path in srv.data_dir.rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+        log = srv.log_path.read_text()
+        assert "removed a stale" in log and "registry.db 0644 -> 0600" in log
+    finally:
+        srv.stop()
+    assert not srv.endpoints_file.exists()

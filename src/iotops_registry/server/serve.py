@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -23,6 +24,8 @@ from .options import LOOPBACK, PORT_FLAGS, Ports, ServeOptions
 from .standins import Listener
 
 __all__ = ["bind", "run", "serve"]
+
+log = logging.getLogger("iotops_registry.server")
 
 
 class _Server(uvicorn.Server):
@@ -192,7 +195,7 @@ def serve(
             while not all(s.started for s, _ in servers) and not any(t.done() for t in tasks):
                 await asyncio.sleep(0.02)
             if all(s.started for s, _ in servers):
-                dd.write_endpoints(runtime.endpoints())
+                dd.write_endpoints({**runtime.endpoints(), "pid": os.getpid()})
                 _announce(runtime, announce)
             # When one server stops (a signal, or a failure), the others stop with it.
             await asyncio.wait([*tasks, watcher], return_when=asyncio.FIRST_COMPLETED)
@@ -210,6 +213,9 @@ def serve(
         # every ``finally`` (endpoints.json, the store); inside it, ``stop_all`` handles it.
         raise SystemExit(0)
 
+    stale = dd.stale_endpoints()
+    if stale:
+        log.warning("%s", stale)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         stand_ins.start_registry()
