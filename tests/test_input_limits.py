@@ -4,6 +4,8 @@ values kept beside an endpoint (realm hosts, repositories) are validated with a 
 
 from __future__ import annotations
 
+import socket
+import ssl
 import stat
 import time
 import uuid
@@ -192,3 +194,58 @@ def test_start_tightens_the_data_directory_and_replaces_a_stale_endpoints_file(
     finally:
         srv.stop()
     assert not srv.endpoints_file.exists()
+
+
+def _tls_socket(srv: Any) -> ssl.SSLSocket:
+    url = httpx.URL(srv.arm)
+    ctx = ssl.create_default_context(cafile=srv.ca)
+    raw = socket.create_connection((url.host, url.port), timeout=20)
+    return ctx.wrap_socket(raw, server_hostname=url.host)
+
+
+def _closed(sock: ssl.SSLSocket) -> bytes | None:
+    """What the server sent before closing, or None while it keeps the connection open."""
+    sock.settimeout(0.05)
+    try:
+        data = sock.recv(65536)
+    except (TimeoutError, ssl.SSLWantReadError):
+        return None
+    except OSError:
+        return b""
+    return data if data else b""
+
+
+def test_request_heads_have_a_deadline_and_a_size_cap(tmp_path: Path) -> None:
+    """A client trickling its headers is cut off; a 100 KiB head gets 431; others are served."""
+    from tests.support.server import ServerProcess
+
+    srv = ServerProcess(tmp_path / "data", extra_args=["--header-timeout", "1"])
+    srv.start()
+    try:
+        slow = _tls_socket(srv)
+        slow.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        closed = None
+        for i in range(100):  # up to ~30 s of trickling, one header each 0.3 s
+            try:
+                slow.sendall(b"X-%d: y\r\n" % i)
+            except OSError:
+                closed = b""
+                break
+            time.sleep(0.25)
+            closed = _closed(slow)
+            if closed is not None:
+                break
+        assert closed is not None, "a trickling client kept its connection"
+        slow.close()
+
+        big = _tls_socket(srv)
+        big.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n")
+        big.settimeout(20)
+        answer = big.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:80]
+        big.close()
+
+        with httpx.Client(verify=ssl.create_default_context(cafile=srv.ca)) as client:
+            assert client.get(f"{srv.arm}/healthz").status_code == 200
+    finally:
+        srv.stop()

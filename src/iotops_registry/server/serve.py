@@ -20,6 +20,7 @@ from ..devregistry import find_registry_binary
 from ..errors import ConfigurationError
 from ..netutil import format_host_port
 from .build import Runtime, build
+from .http_limits import HEADER_TIMEOUT, MAX_HEAD_BYTES, limited_protocol
 from .options import LOOPBACK, PORT_FLAGS, Ports, ServeOptions
 from .standins import Listener
 
@@ -57,7 +58,9 @@ def _with_abort(app: Any) -> Any:
     return wrapped
 
 
-def _uvicorn_config(listener: Listener, log_level: str) -> uvicorn.Config:
+def _uvicorn_config(
+    listener: Listener, log_level: str, header_timeout: float = HEADER_TIMEOUT
+) -> uvicorn.Config:
     """A listener's settings; without a certificate it serves plain HTTP (the IMDS).
     ``proxy_headers=False``: the peer address is the socket's, never X-Forwarded-For."""
     return uvicorn.Config(
@@ -72,6 +75,8 @@ def _uvicorn_config(listener: Listener, log_level: str) -> uvicorn.Config:
         server_header=False,
         timeout_keep_alive=30,
         timeout_graceful_shutdown=3,
+        http=limited_protocol(header_timeout, MAX_HEAD_BYTES),
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 
@@ -170,7 +175,10 @@ def serve(
     dd, opts = runtime.data_dir, runtime.opts
     stand_ins = runtime.stand_ins
     servers = [
-        (_Server(_uvicorn_config(listener, opts.log_level)), sockets[listener.name])
+        (
+            _Server(_uvicorn_config(listener, opts.log_level, opts.header_timeout)),
+            sockets[listener.name],
+        )
         for listener in runtime.listeners
     ]
     # The runtime reaches managed identities through azure-identity's
