@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +94,54 @@ class DataDir:
         except OSError as exc:
             raise ConfigurationError(f"cannot create data directory {self.path}: {exc}") from exc
 
+    def secure(self) -> list[str]:
+        """Force the directory and everything in it to the owner only (0700 directories,
+        0600 files): a directory made by an older version, a copy or a restore keeps its
+        modes, and the database and keys would be readable by every local user. Returns
+        what was changed, for a warning. The registry's blob storage is left alone."""
+        fixed: list[str] = []
+
+        def tighten(path: Path, mode: int, wanted: int) -> None:
+            if stat.S_IMODE(mode) != wanted:
+                os.chmod(path, wanted, follow_symlinks=False)
+                fixed.append(f"{path} {stat.S_IMODE(mode):04o} -> {wanted:04o}")
+
+        tighten(self.path, self.path.stat().st_mode, 0o700)
+        for root, dirs, files in os.walk(self.path):
+            here = Path(root)
+            dirs[:] = [d for d in dirs if (here / d) != self.path / "devregistry" / "storage"]
+            for name in dirs:
+                st = os.lstat(here / name)
+                if stat.S_ISDIR(st.st_mode):
+                    tighten(here / name, st.st_mode, 0o700)
+            for name in files:
+                st = os.lstat(here / name)
+                if stat.S_ISREG(st.st_mode):
+                    tighten(here / name, st.st_mode, 0o600)
+        return fixed
+
+    def stale_endpoints(self) -> str | None:
+        """If ``endpoints.json`` is left from a server that is gone (killed outright), remove
+        it and say so; clients would otherwise call a dead server. ``None``: nothing stale."""
+        try:
+            data = json.loads(self.endpoints_path.read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            data = {}
+        pid = data.get("pid") if isinstance(data, dict) else None
+        if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+            return (
+                f"{self.endpoints_path} names a server that is still running (pid {pid}); "
+                "two servers on one data directory overwrite each other's endpoints.json"
+            )
+        self.clear_endpoints()
+        owner = f" (pid {pid}, no longer running)" if isinstance(pid, int) else ""
+        return (
+            f"removed a stale {self.endpoints_path} left by a server that did not stop "
+            f"cleanly{owner}"
+        )
+
     def settings(self, *, create: bool = True) -> Settings:
         """The deployment's tenant and default subscription; made on first use."""
         path = self.path / "settings.json"
@@ -104,12 +153,12 @@ class DataDir:
         self.ensure()
         settings = Settings(tenant_id=str(uuid.uuid4()), subscription_id=str(uuid.uuid4()))
         body = {"tenantId": settings.tenant_id, "subscriptionId": settings.subscription_id}
-        write_private_file(path, json.dumps(body, indent=2).encode(), mode=0o644)
+        write_private_file(path, json.dumps(body, indent=2).encode())
         return settings
 
     def write_endpoints(self, endpoints: dict[str, Any]) -> None:
         write_private_file(
-            self.endpoints_path, (json.dumps(endpoints, indent=2) + "\n").encode(), mode=0o644
+            self.endpoints_path, (json.dumps(endpoints, indent=2) + "\n").encode()
         )
 
     def read_endpoints(self) -> dict[str, Any]:
@@ -124,3 +173,13 @@ class DataDir:
 
     def clear_endpoints(self) -> None:
         self.endpoints_path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: not ours to judge, assume it runs
+    return True

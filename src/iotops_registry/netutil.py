@@ -45,7 +45,7 @@ def split_host_port(hostport: str) -> tuple[str, int | None]:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise ValueError(f"invalid port {text[:10]!r}")
     return int(text)
 

@@ -46,12 +46,19 @@ class ServerProcess:
     endpoints: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def endpoints_file(self) -> Path:
+        return self.data_dir / "endpoints.json"
+
+    @property
     def log_path(self) -> Path:
         return self.data_dir.parent / f"{self.data_dir.name}.log"
 
-    def start(self, timeout: float = 60.0) -> ServerProcess:
+    def start(self, timeout: float = 60.0, *, keep_endpoints: bool = False) -> ServerProcess:
+        """``keep_endpoints``: leave an ``endpoints.json`` in place (a crashed server's) and
+        wait for the one this process writes."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "endpoints.json").unlink(missing_ok=True)
+        if not keep_endpoints:
+            (self.data_dir / "endpoints.json").unlink(missing_ok=True)
         args = [
             sys.executable,
             "-m",
@@ -81,9 +88,11 @@ class ServerProcess:
             if path.exists():
                 try:
                     self.endpoints = json.loads(path.read_text())
-                    return self
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, FileNotFoundError):
                     pass
+                else:
+                    if not keep_endpoints or self.endpoints.get("pid") == self.proc.pid:
+                        return self
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"server did not start:\n{self.log_path.read_text()[-4000:]}")

@@ -46,6 +46,10 @@ __all__ = ["serve", "token"]
               help="Seconds between background catalog syncs of every instance (0: only on "
                    "demand, POST .../catalog/sync or `iotops catalog sync`). A sync older "
                    "than twice this is shown as stale.")
+@click.option("--header-timeout", default=10.0, show_default=True,
+              type=click.FloatRange(0.1, 600),
+              help="Seconds a client has to send a request's line and headers (64 KiB at "
+                   "most) before its connection is closed.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               help="Console logging: info shows one line per request served and warnings; "
@@ -81,6 +85,7 @@ def serve(
     secret_cache_ttl: float,
     health_interval: float,
     catalog_interval: float,
+    header_timeout: float,
     log_level: str,
     baseline_endpoint: bool,
     identity_port: int | None,
@@ -112,6 +117,7 @@ def serve(
         secret_cache_ttl=secret_cache_ttl,
         health_interval=health_interval,
         catalog_interval=catalog_interval,
+        header_timeout=header_timeout,
         identity_port=identity_port,
         dev=dev,
         registry_port=registry_port,

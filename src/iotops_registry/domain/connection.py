@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import InvalidReference
 from ..oci.reference import check_repository
+from . import rules
 from .models import _Wire
 
 __all__ = [
@@ -100,6 +101,17 @@ class ConnectionSettingsProperties(_Wire):
     @classmethod
     def _repository(cls, v: str | None) -> str | None:
         return _check_repository(v, "probeRepository")
+
+    @field_validator("allowedRealmHosts")
+    @classmethod
+    def _realm_hosts(cls, v: list[str]) -> list[str]:
+        for i, host in enumerate(v):
+            problem = rules.check_host_port(host)
+            if problem:
+                raise PydanticCustomError(
+                    "InvalidRealmHost", f"allowedRealmHosts[{i}]: {problem}"
+                )
+        return v
 
     @field_validator("caBundle")
     @classmethod

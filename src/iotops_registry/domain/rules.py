@@ -21,6 +21,7 @@ __all__ = [
     "check_audience",
     "check_guid",
     "check_host",
+    "check_host_port",
     "check_k8s_name",
     "check_resource_group",
     "check_resource_name",
@@ -119,9 +120,28 @@ def _check_hostname(host: str) -> str | None:
 
 
 def _check_port(port: str) -> str | None:
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
+    # isascii: str.isdigit and int() also take other scripts' digits ('١٩٥١٠').
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
         return f"The port '{port[:10]}' must be a number from 1 to 65535."
     return None
+
+
+_NOT_ASCII = (
+    "The host must be ASCII: write an internationalised name in its 'xn--' form and the port "
+    "in the digits 0-9."
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def check_host_port(value: str) -> str | None:
+    """A bare ``name[:port]`` or ``[v6][:port]`` (no path): an allowed realm host."""
+    if not 1 <= len(value) <= 261:
+        return "The host must be 1 to 261 characters long."
+    if not value.isascii():
+        return _NOT_ASCII
+    if any(ch in value for ch in "/@?# ") or any(ch.isspace() for ch in value):
+        return "The host must be a name or address with an optional ':port', nothing else."
+    return _check_hostname(value)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -136,6 +156,8 @@ def check_host(value: str) -> str | None:
         return f"The host must be {HOST_MIN} to {HOST_MAX} characters long."
     if any(ch.isspace() for ch in value):
         return "The host must not contain whitespace."
+    if not value.isascii():
+        return _NOT_ASCII
     if "@" in value:
         return "The host must not contain user information ('user@'); use authentication settings."
     if "?" in value or "#" in value:

@@ -24,7 +24,9 @@ from .issuer import LocalIssuer, Principal
 
 __all__ = ["TokenVerifier", "TrustedIssuer"]
 
-_ALLOWED_ALGS = ("RS256", "RS384", "RS512", "ES256", "ES384", "PS256")
+# Entra ID and our issuer sign with RS256 only; any other name is refused before a key is
+# chosen (an RSA key handed to an EC algorithm makes PyJWT raise TypeError, not a JWT error).
+_ALLOWED_ALGS = ("RS256",)
 _CACHE_SIZE = 4096
 
 
@@ -205,7 +207,7 @@ class TokenVerifier:
             raise self._fail(
                 "InvalidAuthenticationToken", "The access token is not valid yet."
             ) from None
-        except jwt.PyJWTError:
+        except (jwt.PyJWTError, TypeError, ValueError):
             raise self._fail(
                 "InvalidAuthenticationToken", "The access token signature is invalid."
             ) from None

@@ -5,6 +5,7 @@ no child process: :func:`build` gives a :class:`Runtime` that a test can drive i
 from __future__ import annotations
 
 import contextlib
+import logging
 import ssl
 import uuid
 from collections.abc import AsyncIterator
@@ -55,6 +56,8 @@ from ..vault import VAULT_AUDIENCE, VaultApp, VaultAuthenticator, VaultService, 
 from ..web import Portal
 from .options import Ports, ServeOptions
 from .standins import Listener, StandIns
+
+log = logging.getLogger("iotops_registry.server")
 
 __all__ = ["ARM_AUDIENCES", "Runtime", "build", "url_host"]
 
@@ -219,6 +222,12 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
     ports = ports or opts.ports()
     dd = DataDir(opts.data_dir)
     dd.ensure()
+    fixed = dd.secure()
+    if fixed:
+        log.warning(
+            "the data directory was readable by others; now owner-only: %s",
+            "; ".join(fixed[:10]) + (f" (and {len(fixed) - 10} more)" if len(fixed) > 10 else ""),
+        )
     settings = dd.settings()
     if (opts.tls_cert is None) != (opts.tls_key is None):
         raise ConfigurationError("--tls-cert and --tls-key must be given together")

@@ -41,6 +41,7 @@ class ServeOptions:
     secret_cache_ttl: float = 60.0
     health_interval: float = 300.0  # seconds between health sweeps; 0 disables the sweep
     catalog_interval: float = 900.0  # seconds between catalog syncs; 0: on demand only
+    header_timeout: float = 10.0  # seconds a client has to send a request's line and headers
     # Development stand-ins: the registry, its token service, counters and faults.
     dev: bool = False
     identity_port: int | None = None  # None: follows ``port``

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -19,10 +20,13 @@ from ..devregistry import find_registry_binary
 from ..errors import ConfigurationError
 from ..netutil import format_host_port
 from .build import Runtime, build
+from .http_limits import HEADER_TIMEOUT, MAX_HEAD_BYTES, limited_protocol
 from .options import LOOPBACK, PORT_FLAGS, Ports, ServeOptions
 from .standins import Listener
 
 __all__ = ["bind", "run", "serve"]
+
+log = logging.getLogger("iotops_registry.server")
 
 
 class _Server(uvicorn.Server):
@@ -54,7 +58,9 @@ def _with_abort(app: Any) -> Any:
     return wrapped
 
 
-def _uvicorn_config(listener: Listener, log_level: str) -> uvicorn.Config:
+def _uvicorn_config(
+    listener: Listener, log_level: str, header_timeout: float = HEADER_TIMEOUT
+) -> uvicorn.Config:
     """A listener's settings; without a certificate it serves plain HTTP (the IMDS).
     ``proxy_headers=False``: the peer address is the socket's, never X-Forwarded-For."""
     return uvicorn.Config(
@@ -69,6 +75,8 @@ def _uvicorn_config(listener: Listener, log_level: str) -> uvicorn.Config:
         server_header=False,
         timeout_keep_alive=30,
         timeout_graceful_shutdown=3,
+        http=limited_protocol(header_timeout, MAX_HEAD_BYTES),
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 
@@ -167,7 +175,10 @@ def serve(
     dd, opts = runtime.data_dir, runtime.opts
     stand_ins = runtime.stand_ins
     servers = [
-        (_Server(_uvicorn_config(listener, opts.log_level)), sockets[listener.name])
+        (
+            _Server(_uvicorn_config(listener, opts.log_level, opts.header_timeout)),
+            sockets[listener.name],
+        )
         for listener in runtime.listeners
     ]
     # The runtime reaches managed identities through azure-identity's
@@ -192,7 +203,7 @@ def serve(
             while not all(s.started for s, _ in servers) and not any(t.done() for t in tasks):
                 await asyncio.sleep(0.02)
             if all(s.started for s, _ in servers):
-                dd.write_endpoints(runtime.endpoints())
+                dd.write_endpoints({**runtime.endpoints(), "pid": os.getpid()})
                 _announce(runtime, announce)
             # When one server stops (a signal, or a failure), the others stop with it.
             await asyncio.wait([*tasks, watcher], return_when=asyncio.FIRST_COMPLETED)
@@ -210,6 +221,9 @@ def serve(
         # every ``finally`` (endpoints.json, the store); inside it, ``stop_all`` handles it.
         raise SystemExit(0)
 
+    stale = dd.stale_endpoints()
+    if stale:
+        log.warning("%s", stale)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         stand_ins.start_registry()

@@ -32,7 +32,7 @@ class ConnectionSettingsService:
         body = parse_model(ConnectionSettingsBody, raw)
         p = key.parent
         with self._store.write() as w:
-            state = w.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
+            state = w.lock_endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
             if state is None:
                 raise endpoint_not_found(key)
             host = json.loads(state.document)["properties"]["host"].split("/")[0]

@@ -21,6 +21,9 @@ __all__ = ["HealthRecord", "HealthService", "health_from_report"]
 
 # Steps whose failure leaves the endpoint usable for some artifacts.
 DEGRADING_STEPS = {"PullPermission", "CodeSigningCas"}
+# The row lock makes a lost race impossible on both databases; the ETag guard is a second
+# line, and a PUT that keeps winning schedules its own check anyway.
+_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -83,24 +86,29 @@ class HealthService:
         state, message = health_from_report(report)
         p = key.parent
         now = now_iso()
-        with self._store.write() as w:
-            current = w.endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
-            if current is None:
-                return None
-            doc = json.loads(current.document)
-            previous = doc["properties"].get("healthState", "Unknown")
-            transition = current.health_transition_at
-            if previous != state or transition is None:
-                transition = now
-            doc["properties"]["healthState"] = state
-            w.record_health(
-                current.pk,
-                json.dumps(doc, separators=(",", ":")),
-                message,
-                transition,
-                now,
-                json.dumps(report, separators=(",", ":")),
-            )
+        for _ in range(_ATTEMPTS):
+            with self._store.write() as w:
+                current = w.lock_endpoint_state(p.sub_key, p.rg_key, p.instance, key.name)
+                if current is None:
+                    return None
+                doc = json.loads(current.document)
+                previous = doc["properties"].get("healthState", "Unknown")
+                transition = current.health_transition_at
+                if previous != state or transition is None:
+                    transition = now
+                doc["properties"]["healthState"] = state
+                if w.record_health(
+                    current.pk,
+                    current.etag,
+                    json.dumps(doc, separators=(",", ":")),
+                    message,
+                    transition,
+                    now,
+                    json.dumps(report, separators=(",", ":")),
+                ):
+                    break
+        else:
+            return None  # the configuration keeps changing: its own check follows each PUT
         return HealthRecord(state, message, transition, now)
 
     def get(self, key: RegistryEndpointKey) -> tuple[HealthRecord, dict[str, Any] | None]:

@@ -84,6 +84,7 @@ class EndpointState:
     """An endpoint with what the connection checks need and keep."""
 
     pk: int
+    etag: str
     document: str
     connection_settings: str | None
     health_message: str | None
@@ -221,10 +222,16 @@ class _Reader:
     def endpoint_state(
         self, sub: str, rg_key: str, instance: str, name: str
     ) -> EndpointState | None:
+        return self._endpoint_state(sub, rg_key, instance, name, lock=False)
+
+    def _endpoint_state(
+        self, sub: str, rg_key: str, instance: str, name: str, *, lock: bool
+    ) -> EndpointState | None:
         e = registry_endpoints.c
-        r = self.conn.execute(
+        q = (
             select(
                 e.pk,
+                e.etag,
                 e.document,
                 e.connection_settings,
                 e.health_message,
@@ -239,11 +246,17 @@ class _Reader:
                 instances.c.name == instance,
                 e.name == name,
             )
-        ).first()
+        )
+        if lock and self.conn.dialect.name == "postgresql":
+            # Only the endpoint's row: health and settings writers must not queue behind
+            # (or block) the instance's configuration writers for longer than one row.
+            q = q.with_for_update(of=registry_endpoints)
+        r = self.conn.execute(q).first()
         if r is None:
             return None
         return EndpointState(
             r.pk,
+            r.etag,
             r.document,
             r.connection_settings,
             r.health_message,
@@ -350,6 +363,13 @@ class _Reader:
 
 
 class _Writer(_Reader):
+    def lock_endpoint_state(
+        self, sub: str, rg_key: str, instance: str, name: str
+    ) -> EndpointState | None:
+        """:meth:`endpoint_state` for a read-modify-write: PostgreSQL locks the row until
+        commit, so a configuration write cannot commit between the read and the write."""
+        return self._endpoint_state(sub, rg_key, instance, name, lock=True)
+
     def lock_instance(self, sub: str, rg_key: str, name: str) -> Row | None:
         q = _instance_query(sub, rg_key, name)
         if self.conn.dialect.name == "postgresql":
@@ -441,16 +461,19 @@ class _Writer(_Reader):
     def record_health(
         self,
         pk: int,
+        etag: str,
         document: str,
         message: str,
         transition_at: str,
         checked_at: str,
         report: str,
-    ) -> None:
-        """Health is status, not configuration: the ETag does not change."""
-        self.conn.execute(
+    ) -> bool:
+        """Health is status, not configuration: the ETag does not change. The update is
+        conditional on the ETag read with the document, so it never writes an older
+        configuration back; ``False`` when the endpoint changed (or went) meanwhile."""
+        res = self.conn.execute(
             update(registry_endpoints)
-            .where(registry_endpoints.c.pk == pk)
+            .where(registry_endpoints.c.pk == pk, registry_endpoints.c.etag == etag)
             .values(
                 document=document,
                 health_message=message,
@@ -459,6 +482,7 @@ class _Writer(_Reader):
                 health_report=report,
             )
         )
+        return bool(res.rowcount)
 
     def set_connection_settings(self, pk: int, settings: str | None) -> None:
         self.conn.execute(
