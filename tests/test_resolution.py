@@ -197,3 +197,64 @@ def test_health_proves_pull_on_used_repositories(world: World) -> None:
     steps = {s["name"]: s for s in report["steps"]}
     assert steps["PullPermission"]["status"] == "Succeeded", report
     assert "dataflow graph 'default/for-health'" in steps["PullPermission"]["message"], report
+
+
+def test_signature_policy_applies_to_graph_resolution(world: World) -> None:
+    """An endpoint with code-signing CAs (enforce by default) resolves a graph whose graph
+    and module are signed by its CA, refuses an unsigned one with the verdict's code, and
+    under audit resolves it while recording what it found."""
+    import asyncio
+    import ssl
+
+    from iotops_registry.authn import BasicCredential, StaticBasic
+    from iotops_registry.notary import SigningIdentity, create_dev_ca, sign
+    from iotops_registry.remote import RegistryClient
+
+    made = create_dev_ca()
+    team = world.team
+    world.push_module("temperature-signed")
+    world.push_graph("graph-signed", SIMPLE.replace(SAMPLE_MODULE,
+                                                    f"{team}/temperature-signed:1.0.0"))
+
+    async def sign_both() -> None:
+        identity = SigningIdentity.from_pem(made.leaf_key_pem(), made.chain_pem())
+        async with RegistryClient(
+            world.dev.registry, authenticator=StaticBasic(BasicCredential(world.user,
+                                                                          world.password)),
+            verify=ssl.create_default_context(cafile=world.dev.server.ca),
+        ) as client:
+            for repo in (f"{team}/temperature-signed", f"{team}/graph-signed"):
+                await sign(client, repo, await client.head_manifest(repo, "1.0.0"), identity)
+
+    asyncio.run(sign_both())
+    r = world.arm.put(f"{world.path}/configMaps/sig-cas", params=Q,
+                      json={"properties": {"data": {"ca.crt": made.ca_pem().decode()}}})
+    assert r.status_code == 201, r.text
+    r = world.arm.put(f"{world.path}/registryEndpoints/signed", params=Q, json={"properties": {
+        "host": world.dev.registry,
+        "authentication": {"method": "ArtifactPullSecret",
+                           "artifactPullSecretSettings": {"secretRef": "dev"}},
+        "codeSigningCas": [{"type": "ConfigMap", "configMapRef": "sig-cas"}]}})
+    assert r.status_code == 201, r.text
+
+    doc = world.put_graph("sig-ok", "signed", f"{team}/graph-signed:1.0.0")
+    assert _status(doc)[:2] == ("Succeeded", "Resolved"), doc
+    refs = world.arm.get(f"{world.graph_path('sig-ok')}/resolution", params=Q).json()
+    signatures = {ref["kind"]: ref["signature"] for ref in refs["references"]}
+    assert signatures["graph"]["code"] == signatures["module"]["code"] == "Verified"
+    assert signatures["graph"]["policy"] == "enforce"
+
+    doc = world.put_graph("sig-unsigned", "signed", f"{team}/graph-simple:1.0.0")
+    state, code, message = _status(doc)
+    assert (state, code) == ("Failed", "SignatureMissing"), doc
+    assert "refused by the signature policy" in message
+
+    r = world.arm.put(f"{world.path}/registryEndpoints/signed/connectionSettings", params=Q,
+                      json={"properties": {"signaturePolicy": "audit"}})
+    assert r.status_code == 200, r.text
+    doc = world.put_graph("sig-audit", "signed", f"{team}/graph-simple:1.0.0")
+    assert _status(doc)[:2] == ("Succeeded", "Resolved"), doc
+    refs = world.arm.get(f"{world.graph_path('sig-audit')}/resolution", params=Q).json()
+    graph_ref = next(ref for ref in refs["references"] if ref["kind"] == "graph")
+    assert graph_ref["signature"]["code"] == "SignatureMissing"
+    assert graph_ref["signature"]["decision"] == "Allowed"

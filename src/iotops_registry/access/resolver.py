@@ -40,6 +40,7 @@ from ..errors import (
 )
 from ..oci import Digest, Manifest, mediatypes
 from ..services import (
+    CodeSigningCaService,
     EndpointTarget,
     Outcome,
     RegistryEndpointService,
@@ -48,6 +49,7 @@ from ..services import (
     UsageService,
 )
 from .registry_access import RegistryAccess
+from .signatures import SignatureChecker
 
 __all__ = ["ReferenceResolver", "repository_in"]
 
@@ -76,10 +78,11 @@ class _Run:
 
     def add(self, kind: str, target: str, endpoint: str | None, reference: str, *,
             digest: str | None = None, status: str = "Resolved", reason: str | None = None,
-            message: str | None = None) -> None:
+            message: str | None = None, signature: dict[str, Any] | None = None) -> None:
         self.references.append({
             "kind": kind, "target": target, "endpoint": endpoint, "reference": reference,
             "digest": digest, "status": status, "reasonCode": reason, "message": message,
+            "signature": signature,
         })
         if status == "Failed" and self.failure is None:
             self.failure = (reason or "_Failed", message or "")
@@ -136,7 +139,11 @@ class ReferenceResolver:
         *,
         concurrency: int = 2,
         timeout: float = 60.0,
+        signatures: SignatureChecker | None = None,
+        code_signing: CodeSigningCaService | None = None,
     ) -> None:
+        self._signatures = signatures
+        self._code_signing = code_signing
         self._endpoints = endpoints
         self._resources = resources
         self._usage = usage
@@ -251,6 +258,30 @@ class ReferenceResolver:
                     raise _registry_failure(exc, what, endpoint) from None
         raise AssertionError("unreachable")
 
+    async def _signed(self, target: EndpointTarget, endpoint: str, repository: str,
+                      digest: Digest, what: str) -> dict[str, Any] | None:
+        """The endpoint's signature policy on ``repository@digest`` (docs/trust.md): None when
+        the policy is off; the check's summary when allowed (audit records what it found);
+        a failure with the verdict's code when enforce refuses it."""
+        if self._signatures is None or self._code_signing is None:
+            return None
+        if not target.ca_sources and target.settings.signature_policy in (None, "off"):
+            return None  # nothing configured: no request, no vault read
+        cas = await asyncio.to_thread(self._code_signing.resolve, target.ca_sources)
+        checker = self._signatures
+        check = await self._call(target, endpoint, f"the signatures of {what}",
+                                 lambda _c: checker.check(target, cas, repository, digest))
+        if check.policy == "off":
+            return None
+        summary = {"policy": check.policy, "decision": "Allowed" if check.allowed else
+                   "Refused", "code": check.code, "badge": check.badge,
+                   "signer": check.verdict.signature.signer
+                   if check.verdict and check.verdict.signature else None}
+        if not check.allowed:
+            raise _Failed(check.code, f"{what} ({digest}) is refused by the signature policy "
+                          f"of the registry endpoint '{endpoint}': {check.message}")
+        return summary
+
     async def _fetch(self, target: EndpointTarget, endpoint: str, repository: str, ref: str,
                      what: str) -> tuple[Manifest, Digest]:
         fetched = await self._call(target, endpoint, what,
@@ -316,7 +347,9 @@ class ReferenceResolver:
                                   f"the preview format: {first.message}; {first.fix}") from None
                 raise _Failed("InvalidGraph", f"Node '{node['name']}': {shown} is not a valid "
                               f"graph: {first}") from None
-            run.add("graph", f"{where}.artifact", endpoint, artifact, digest=str(digest))
+            signed = await self._signed(target, endpoint, repository, digest, shown)
+            run.add("graph", f"{where}.artifact", endpoint, artifact, digest=str(digest),
+                    signature=signed)
             self._check_runtime(node["name"], graph.runtime_version, inp.instance_version)
             self._check_parameters(node, graph_parameters(graph))
         except _Failed as failed:
@@ -329,6 +362,8 @@ class ReferenceResolver:
             try:
                 _m, module_digest = await self._fetch(target, endpoint, module.repository,
                                                       module.ref, what)
+                signed = await self._signed(target, endpoint, module.repository,
+                                            module_digest, what)
             except _Failed as failed:
                 reason = "ModuleNotFound" if failed.reason == "NotFound" else failed.reason
                 run.add("module", f"{where}.artifact", endpoint, str(ref), status="Failed",
@@ -336,7 +371,7 @@ class ReferenceResolver:
                         f"(named by {artifact} as '{ref}').")
                 continue
             run.add("module", f"{where}.artifact", endpoint, str(ref),
-                    digest=str(module_digest))
+                    digest=str(module_digest), signature=signed)
 
     @staticmethod
     def _check_runtime(node: str, runtime: str, instance: str) -> None:
@@ -380,7 +415,10 @@ class ReferenceResolver:
                 meta, digest = await self._pull_metadata(target, endpoint, repository, tag,
                                                          str(ref))
                 self._check_endpoint_types(props, meta)
-                run.add("metadata", target_path, endpoint, str(ref), digest=str(digest))
+                signed = await self._signed(target, endpoint, repository, digest,
+                                            f"the connector metadata {ref}")
+                run.add("metadata", target_path, endpoint, str(ref), digest=str(digest),
+                        signature=signed)
             except _Failed as failed:
                 run.add("metadata", target_path, None, str(ref), status="Failed",
                         reason=failed.reason, message=failed.message)
@@ -502,7 +540,8 @@ class ReferenceResolver:
                     raise _Failed("ImageNotFound", f"{shown} does not exist (through the "
                                   f"registry endpoint '{endpoint}').") from None
                 raise
-            run.add("image", where, endpoint, shown_ref, digest=str(digest))
+            signed = await self._signed(target, endpoint, repository, digest, shown)
+            run.add("image", where, endpoint, shown_ref, digest=str(digest), signature=signed)
         except _Failed as failed:
             run.add("image", where, endpoint, shown_ref, status="Failed", reason=failed.reason,
                     message=failed.message)

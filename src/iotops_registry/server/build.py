@@ -126,12 +126,14 @@ class Runtime:
         assert self.ctx.catalog is not None
         catalog_sync = CatalogSync(self.ctx.endpoints, access, self.ctx.catalog,
                                    interval=self.opts.catalog_interval)
+        signatures = SignatureChecker(access)
         resolver = ReferenceResolver(
-            self.ctx.endpoints, self.ctx.resources, UsageService(self.store), access
+            self.ctx.endpoints, self.ctx.resources, UsageService(self.store), access,
+            signatures=signatures, code_signing=self.ctx.code_signing,
         )
         self._closers = [monitor, access, exchange_http, catalog_sync, resolver]
         self.ctx.monitor = monitor
-        self.ctx.signatures = SignatureChecker(access)
+        self.ctx.signatures = signatures
         self.ctx.catalog_sync = catalog_sync
         self.ctx.resolver = resolver
         monitor.start()
