@@ -371,3 +371,65 @@ def test_artifact_pull_checks_signatures_first(
     refused = pull(expired, tmp_path / "ep-no", *scope)
     assert refused.code == 1 and "(SignatureExpired)" in refused.stderr
     assert not (tmp_path / "ep-no").exists() or not any((tmp_path / "ep-no").iterdir())
+
+
+def test_catalog_shows_the_signature_badge(world: World, dev_server: ServerProcess,
+                                           tmp_path: Path) -> None:
+    """The catalog of an endpoint with code-signing CAs carries each artifact's verdict: a
+    badge and a ``signature`` filter (signed / unsigned)."""
+    from iotops_registry.notary import create_dev_ca
+
+    team = f"badge-{uuid.uuid4().hex[:8]}"
+    user, password = world.dev.repository_token(f"{team}/*", ["pull", "push"])
+    made = create_dev_ca()
+    key, chain = tmp_path / "signer.key", tmp_path / "chain.pem"
+    key.write_bytes(made.leaf_key_pem())
+    chain.write_bytes(made.chain_pem())
+    module = tmp_path / "m.wasm"
+    module.write_bytes(b"\0asm\x01\x00\x00\x00")
+    registry = world.dev.registry
+    for name, extra in (("signed-mod", ["--sign", "--key", str(key), "--cert", str(chain)]),
+                        ("plain-mod", [])):
+        done = iotops(dev_server, "artifact", "push", f"{registry}/{team}/{name}:1.0.0",
+                      f"{module}:application/wasm", "--artifact-type",
+                      "application/vnd.module.wasm.content.layer.v1+wasm", "-u", user,
+                      "--password-stdin", "--no-progress", stdin=password + "\n") \
+            if not extra else None
+        if extra:
+            graph = tmp_path / f"{name}.yaml"
+            graph.write_text(GRAPH.read_text().replace(
+                "azure-samples/explore-iot-operations/temperature", f"{team}/{name}"))
+            done = iotops(dev_server, "graph", "push", str(graph), "--to",
+                          f"{registry}/{team}/graph-{name}:1.0.0", "--module",
+                          f"{team}/{name}:1.0.0={module}", *extra, "-u", user,
+                          "--password-stdin", "--no-progress", stdin=password + "\n")
+        assert done is not None and done.code == 0, done.stderr if done else ""
+    name = f"ep-{uuid.uuid4().hex[:8]}"
+    assert _config_map(world, f"{name}-cas", {"ca.crt": made.ca_pem().decode()}).status_code \
+        == 201
+    secret = world.pull_secret(f"{team}-pull", *world.dev.repository_token(f"{team}/*",
+                                                                         ["pull"]))
+    r = world.arm.put(world.path(name), params=Q, json={"properties": {
+        "host": f"{registry}/{team}", "authentication": secret,
+        "codeSigningCas": [{"type": "ConfigMap", "configMapRef": f"{name}-cas"}]}})
+    assert r.status_code == 201, r.text
+    s = world.arm.put(f"{world.path(name)}/connectionSettings", params=Q, json={"properties": {
+        "catalogRepositories": [f"{team}/signed-mod", f"{team}/graph-signed-mod",
+                                f"{team}/plain-mod"]}})
+    assert s.status_code == 200, s.text
+    r = world.arm.post(f"{world.path()}/catalog/sync", params=Q, timeout=120)
+    assert r.status_code == 200, r.text
+    modules = world.arm.get(f"{world.path()}/catalog/modules",
+                            params={**Q, "endpoint": name, "$facets": "true"}).json()
+    badges = {m["properties"]["repository"]: m["properties"]["signature"]
+              for m in modules["value"]}
+    assert badges[f"{team}/signed-mod"]["badge"] == "Signed"
+    assert badges[f"{team}/signed-mod"]["signer"]
+    assert badges[f"{team}/plain-mod"]["badge"] == "Unsigned"
+    assert modules["facets"]["signature"] == {"signed": 1, "unsigned": 1}
+    only = world.arm.get(f"{world.path()}/catalog/modules",
+                         params={**Q, "endpoint": name, "signature": "unsigned"}).json()
+    assert [m["properties"]["repository"] for m in only["value"]] == [f"{team}/plain-mod"]
+    graphs = world.arm.get(f"{world.path()}/catalog/graphs", params={**Q, "endpoint": name})
+    (graph,) = graphs.json()["value"]
+    assert graph["properties"]["signature"]["code"] == "Verified"

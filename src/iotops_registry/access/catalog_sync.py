@@ -41,9 +41,15 @@ from ..domain import InstanceKey, RegistryEndpointKey
 from ..errors import IotopsError, NotFoundError, RegistryHTTPError, RegistryNotFound
 from ..oci import Descriptor, Digest, Index, Manifest
 from ..remote import RegistryClient
-from ..services import EndpointTarget, RegistryEndpointService
+from ..services import (
+    CodeSigningCas,
+    CodeSigningCaService,
+    EndpointTarget,
+    RegistryEndpointService,
+)
 from ..services.catalog import CatalogService, NewEntry
 from .registry_access import RegistryAccess
+from .signatures import SignatureChecker
 
 __all__ = ["CatalogSync", "ReferenceProvider"]
 
@@ -81,6 +87,7 @@ class _Run:
     failed: dict[str, str] = field(default_factory=dict)  # repository -> message
     tags: int = 0
     listing: set[str] = field(default_factory=set)  # acr, v2
+    cas: CodeSigningCas | None = None  # resolved when the endpoint verifies signatures
 
 
 class CatalogSync:
@@ -92,7 +99,11 @@ class CatalogSync:
         *,
         interval: float = 900.0,
         concurrency: int = 8,
+        signatures: SignatureChecker | None = None,
+        code_signing: CodeSigningCaService | None = None,
     ) -> None:
+        self._signatures = signatures
+        self._code_signing = code_signing
         self._endpoints = endpoints
         self._access = access
         self._catalog = catalog
@@ -104,6 +115,13 @@ class CatalogSync:
         self._running: dict[str, asyncio.Task[dict[str, Any]]] = {}
         self._syncing: set[str] = set()  # endpoint ids being synced now
         self._tasks: list[asyncio.Task[None]] = []
+
+    async def _signature(self, run: _Run, repository: str,
+                         described: Descriptor) -> dict[str, Any] | None:
+        """The endpoint's signature verdict on a new digest (None: no CAs, policy off)."""
+        if self._signatures is None:
+            return None
+        return await _signature_of(self._signatures, run, repository, described)
 
     def add_reference_provider(self, provider: ReferenceProvider) -> None:
         self._providers.append(provider)
@@ -198,6 +216,9 @@ class CatalogSync:
         repositories, source = await self._repositories(client, target, sem)
         known = await asyncio.to_thread(self._catalog.known, target.key.parent, target.key.name)
         run = _Run(target, client, sem, known)
+        if self._code_signing is not None and (
+                target.ca_sources or target.settings.signature_policy not in (None, "off")):
+            run.cas = await asyncio.to_thread(self._code_signing.resolve, target.ca_sources)
         await asyncio.gather(*(self._repository(run, repo) for repo in repositories))
         # A repository that failed keeps what the last sync saw.
         await asyncio.to_thread(self._catalog.apply, target.key.parent, target.key.name,
@@ -375,6 +396,11 @@ class CatalogSync:
         elif kind == "module":
             props["references"] = sorted({f"{repository}:{tag}".lower(),
                                           f"{relative}:{tag}".lower()})
+        if kind in ("graph", "module", "connector"):
+            signature = await self._signature(run, repository, described)
+            if signature is not None:
+                props["signature"] = signature
+                facets["signature"] = [signature["badge"].lower()]
         props["name"] = name
         props["version"] = version
         props["pushedAt"] = pushed
@@ -400,6 +426,23 @@ class CatalogSync:
             document=props,
             facets=facets,
         )
+
+
+async def _signature_of(checker: SignatureChecker, run: _Run, repository: str,
+                        described: Descriptor) -> dict[str, Any] | None:
+    if run.cas is None:
+        return None
+    try:
+        check = await checker.check(run.target, run.cas, repository, described)
+    except Exception as exc:  # a check that could not be made is shown as not made
+        return {"badge": "NotChecked", "code": "SignatureNotChecked", "policy": None,
+                "signer": None, "message": f"not checked: {_message(exc)}"}
+    if check.policy == "off":
+        return None
+    return {"badge": check.badge, "code": check.code, "policy": check.policy,
+            "signer": check.verdict.signature.signer
+            if check.verdict and check.verdict.signature else None,
+            "message": check.message}
 
 
 def _collect(provider: ReferenceProvider, key: RegistryEndpointKey) -> list[str]:

@@ -24,6 +24,8 @@ FACETS: dict[str, str] = {
     "endpointType": "endpointType",
     "architecture": "architecture",
     "vendor": "vendor",
+    # signed, unsigned, invalidsignature, notchecked (the endpoint's code-signing CAs)
+    "signature": "signature",
 }
 _WORD = re.compile(r"[0-9a-z]+")
 

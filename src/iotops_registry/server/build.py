@@ -124,9 +124,10 @@ class Runtime:
         """Start the background work (health checks) on the running loop."""
         monitor, access, exchange_http = _registry_access(self)
         assert self.ctx.catalog is not None
-        catalog_sync = CatalogSync(self.ctx.endpoints, access, self.ctx.catalog,
-                                   interval=self.opts.catalog_interval)
         signatures = SignatureChecker(access)
+        catalog_sync = CatalogSync(self.ctx.endpoints, access, self.ctx.catalog,
+                                   interval=self.opts.catalog_interval,
+                                   signatures=signatures, code_signing=self.ctx.code_signing)
         resolver = ReferenceResolver(
             self.ctx.endpoints, self.ctx.resources, UsageService(self.store), access,
             signatures=signatures, code_signing=self.ctx.code_signing,

@@ -22,9 +22,9 @@ __all__ = ["COLLECTIONS", "CatalogPage", "CatalogService", "NewEntry"]
 # kind -> the collection's path segment (and back)
 COLLECTIONS = {"graph": "graphs", "module": "modules", "connector": "connectors"}
 _FACETS_OF = {
-    "graph": ("endpoint", "operationType", "module", "vendor"),
-    "module": ("endpoint",),
-    "connector": ("endpoint", "endpointType", "architecture", "vendor"),
+    "graph": ("endpoint", "operationType", "module", "vendor", "signature"),
+    "module": ("endpoint", "signature"),
+    "connector": ("endpoint", "endpointType", "architecture", "vendor", "signature"),
 }
 
 

@@ -10,9 +10,17 @@
   const SVG = "http://www.w3.org/2000/svg";
   const FACETS = collection === "graphs"
     ? [["endpoint", "Endpoint"], ["operationType", "Operation type"], ["module", "Module"],
-       ["vendor", "Vendor"]]
+       ["vendor", "Vendor"], ["signature", "Signature"]]
     : [["endpoint", "Endpoint"], ["endpointType", "Endpoint type"],
-       ["architecture", "Architecture"], ["vendor", "Vendor"]];
+       ["architecture", "Architecture"], ["vendor", "Vendor"], ["signature", "Signature"]];
+  // The endpoint's verdict on a digest (docs/trust.md): shown only where it was checked.
+  function signatureNote(s) {
+    if (!s) return null;
+    if (s.badge === "Signed") return `Signed by ${s.signer || "a trusted CA"}`;
+    if (s.badge === "Unsigned") return "Unsigned";
+    if (s.badge === "InvalidSignature") return `Invalid signature (${s.code})`;
+    return "Signature not checked";
+  }
   const PAGE = 25;
   const state = { instance: "", filters: {}, search: "", latest: false, pages: [], next: null };
 
@@ -157,8 +165,12 @@
       if (p.stripped) notes.push("Media types stripped: not shown by IoT Operations");
       else if (p.valid === false) notes.push("Does not validate");
       if (p.latest) notes.push("Latest");
+      const signed = signatureNote(p.signature);
+      if (signed) notes.push(signed);
       const td = el("td", {}, notes.join(" · "));
-      if (p.stripped) td.className = "warning-text";
+      if (p.stripped || (p.signature && p.signature.badge !== "Signed")) {
+        td.className = "warning-text";
+      }
       tr.append(td);
       body.append(tr);
     }
@@ -300,6 +312,7 @@
     fact(facts, "Endpoint", p.endpoint);
     fact(facts, "Reference", p.reference);
     fact(facts, "Digest", p.digest);
+    fact(facts, "Signature", signatureNote(p.signature));
     fact(facts, "Description", p.description);
     fact(facts, "Vendor", p.vendor);
     fact(facts, "Pushed", p.pushedAt);
