@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..domain import RegistryEndpointKey
-from ..security import LocalIssuer, TokenVerifier
+from ..security import Authorizer, LocalIssuer, TokenVerifier
 from ..services import (
     ContainerRegistryService,
     EndpointTarget,
@@ -14,6 +14,7 @@ from ..services import (
     KeyVaultSecretService,
     PullSecretResolver,
     RegistryEndpointService,
+    RoleAssignmentService,
     SyncedSecretService,
 )
 from ..services.connection_settings import ConnectionSettingsService
@@ -44,12 +45,14 @@ class ApiContext:
     endpoints: RegistryEndpointService
     arm_verifier: TokenVerifier
     issuer: LocalIssuer | None
+    authorizer: Authorizer  # every route's RBAC check (api.arm)
     synced_secrets: SyncedSecretService | None = None
     kv_secrets: KeyVaultSecretService | None = None
     pull_secrets: PullSecretResolver | None = None
     health: HealthService | None = None
     connection_settings: ConnectionSettingsService | None = None
     registries: ContainerRegistryService | None = None
+    roles: RoleAssignmentService | None = None
     monitor: EndpointMonitor | None = None
     max_body_bytes: int = 256 * 1024
     inline_reads: bool = False  # SQLite: reads are cheaper than a thread hop

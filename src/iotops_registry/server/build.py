@@ -20,6 +20,7 @@ from ..config import DataDir, Settings
 from ..errors import ConfigurationError
 from ..keyvault import KeyVaultSecrets
 from ..security import (
+    Authorizer,
     IssuerCredential,
     LocalCA,
     LocalIssuer,
@@ -35,10 +36,19 @@ from ..services import (
     KeyVaultSecretService,
     PullSecretResolver,
     RegistryEndpointService,
+    RoleAssignmentService,
     SyncedSecretService,
 )
 from ..store import Store, VaultStore
-from ..vault import VAULT_AUDIENCE, VaultApp, VaultAuthenticator, VaultService, open_vault
+from ..store.roles_store import RoleAssignmentStore
+from ..vault import (
+    VAULT_AUDIENCE,
+    VaultApp,
+    VaultAuthenticator,
+    VaultService,
+    open_vault,
+    vault_scope,
+)
 from ..web import Portal
 from .options import Ports, ServeOptions
 from .standins import Listener, StandIns
@@ -144,13 +154,30 @@ def _secret_source(
 
         return KeyVaultSecrets(opts.keyvault_url, DefaultAzureCredential())
     # The embedded vault; the server calls it as its own (managed) identity.
-    me = Principal(
+    me = _server_identity(issuer)
+    return KeyVaultSecrets(vault_origin, IssuerCredential(issuer, me), ca_file=ca_file)
+
+
+def _server_identity(issuer: LocalIssuer) -> Principal:
+    """The identity the server reads its embedded vault as (never one IMDS hands out)."""
+    return Principal(
         str(uuid.uuid5(uuid.NAMESPACE_URL, f"iotops-registry:{issuer.tenant_id}")),
         issuer.tenant_id,
         "iotops-registry",
         "ManagedIdentity",
     )
-    return KeyVaultSecrets(vault_origin, IssuerCredential(issuer, me), ca_file=ca_file)
+
+
+def _bootstrap_roles(
+    roles: RoleAssignmentService, issuer: LocalIssuer, me: Principal, vault: str
+) -> None:
+    """The local admin (``iotops token``'s and the portal's default principal) is Owner at
+    ``/`` and, since Owner has no data actions, Key Vault Secrets Officer at ``/``; the
+    server's own vault identity may use the vault's secrets. Nobody else has a role."""
+    admin = issuer.default_user()
+    roles.ensure("/", admin.object_id, "Owner", "User")
+    roles.ensure("/", admin.object_id, "Key Vault Secrets Officer", "User")
+    roles.ensure(vault, me.object_id, "Key Vault Secrets Officer", "ServicePrincipal")
 
 
 def _registry_access(
@@ -221,11 +248,16 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
     except BaseException:
         store.close()
         raise
+    authorizer = Authorizer(RoleAssignmentStore(store), settings.tenant_id)
+    roles = RoleAssignmentService(RoleAssignmentStore(store), authorizer)
+    _bootstrap_roles(roles, issuer, _server_identity(issuer), vault_scope(settings.subscription_id))
     ctx = ApiContext(
         instances=InstanceService(store),
         endpoints=RegistryEndpointService(store, tenant=settings.tenant_id),
         arm_verifier=verifier,
         issuer=issuer,
+        authorizer=authorizer,
+        roles=roles,
         synced_secrets=SyncedSecretService(store, secrets),
         kv_secrets=KeyVaultSecretService(store, secrets),
         pull_secrets=PullSecretResolver(secrets, ttl=opts.secret_cache_ttl),
@@ -236,12 +268,14 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
     )
     portal = Portal(issuer, default_subscription=settings.subscription_id)
     app = create_app(ctx, baseline=opts.baseline_endpoint, portal=portal)
-    app = stand_ins.build(app, store, issuer, issuers, verifier)
+    app = stand_ins.build(app, store, issuer, issuers, verifier, authorizer)
     # The vault's challenge names the issuer's authority, ``<origin>/<tenant>``.
     vault_auth = VaultAuthenticator(
         TokenVerifier(issuers, [VAULT_AUDIENCE]), f"{origin}/{settings.tenant_id}"
     )
-    vault_app = VaultApp(vault_service, vault_auth)
+    vault_app = VaultApp(
+        vault_service, vault_auth, authorizer, vault_scope(settings.subscription_id)
+    )
     listeners = [
         Listener("arm", app, ports.arm, cert_file, key_file, bind=opts.bind),
         Listener("vault", vault_app, ports.vault, vault_cert_file, vault_key_file, bind=opts.bind),

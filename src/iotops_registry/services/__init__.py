@@ -10,6 +10,7 @@ from .instances import InstanceService
 from .ports import SecretSource
 from .pull_secrets import PullSecretError, PullSecretResolver, ResolvedCredential
 from .registries import ContainerRegistryService
+from .role_assignments import RoleAssignmentService
 from .synced_secrets import KeyVaultSecretService, SyncedSecretService
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "PullSecretResolver",
     "RegistryEndpointService",
     "ResolvedCredential",
+    "RoleAssignmentService",
     "SecretSource",
     "SyncedSecretService",
     "WriteResult",
