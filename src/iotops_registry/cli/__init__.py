@@ -16,6 +16,7 @@ from .identity import identity
 from .instance import instance
 from .portal import portal_url
 from .registry import registry
+from .role import role
 from .secret import secret
 from .secretsync import secretsync
 from .serve import serve, token
@@ -35,12 +36,12 @@ def cli() -> None:
     managed identities with `iotops identity`, and the development registry of
     `iotops serve --dev` with `iotops dev`. Publish graphs, WASM modules and connectors
     with `iotops graph`, `iotops connector` and `iotops artifact`; sign and verify them
-    with `iotops artifact sign|verify`.
+    with `iotops artifact sign|verify`. Who may do what: `iotops role assignment`.
     """
 
 
 for command in (serve, token, instance, registry, secret, secretsync, portal_url, identity, dev,
-                graph, connector, artifact, acr):
+                graph, connector, artifact, acr, role):
     cli.add_command(command)
 dev.add_command(ca)
 

@@ -39,6 +39,7 @@ from ..services import (
     RoleAssignmentService,
     SyncedSecretService,
 )
+from ..services.linked_access import LinkedAccess
 from ..store import Store, VaultStore
 from ..store.roles_store import RoleAssignmentStore
 from ..vault import (
@@ -251,15 +252,20 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
     authorizer = Authorizer(RoleAssignmentStore(store), settings.tenant_id)
     roles = RoleAssignmentService(RoleAssignmentStore(store), authorizer)
     _bootstrap_roles(roles, issuer, _server_identity(issuer), vault_scope(settings.subscription_id))
+    # Linked access is checked against our own vault's assignments; an external Key Vault
+    # (--keyvault-url) has Azure's RBAC, which this server cannot evaluate for a caller.
+    linked = None if opts.keyvault_url else LinkedAccess(
+        authorizer, vault_scope(settings.subscription_id)
+    )
     ctx = ApiContext(
         instances=InstanceService(store),
-        endpoints=RegistryEndpointService(store, tenant=settings.tenant_id),
+        endpoints=RegistryEndpointService(store, tenant=settings.tenant_id, linked=linked),
         arm_verifier=verifier,
         issuer=issuer,
         authorizer=authorizer,
         roles=roles,
-        synced_secrets=SyncedSecretService(store, secrets),
-        kv_secrets=KeyVaultSecretService(store, secrets),
+        synced_secrets=SyncedSecretService(store, secrets, linked),
+        kv_secrets=KeyVaultSecretService(store, secrets, linked),
         pull_secrets=PullSecretResolver(secrets, ttl=opts.secret_cache_ttl),
         health=HealthService(store),
         connection_settings=ConnectionSettingsService(store),
