@@ -254,7 +254,7 @@ def test_owner_at_root_can_do_all_and_assignments_apply_at_once(
     assert made["properties"]["scope"] == "/"
     assert made["id"] == f"/providers/Microsoft.Authorization/roleAssignments/{made['name']}"
     scope = InProcessScope(c, inproc.subscription)  # creates a group and an instance
-    ep = scope.endpoint_path("ep")
+    ep = scope.endpoint_path("ep-owner")
     assert c.put(ep, params=Q, json=_endpoint()).status_code == 201
     assert c.put(f"{ep}/connectionSettings", params=Q,
                  json={"properties": {"plainHttp": False}}).status_code == 200
