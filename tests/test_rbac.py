@@ -15,8 +15,13 @@ from azure.core.exceptions import HttpResponseError
 from azure.keyvault.secrets import SecretClient
 
 from iotops_registry.security import IssuerCredential, Principal
-from iotops_registry.security.rbac import BUILTIN_ROLES, action_matches, find_role, permits
-from iotops_registry.security.rbac import scope_covers
+from iotops_registry.security.rbac import (
+    BUILTIN_ROLES,
+    action_matches,
+    find_role,
+    permits,
+    scope_covers,
+)
 from tests.conftest import API_VERSION
 from tests.support.inprocess import ARM, InProcess, InProcessScope
 
