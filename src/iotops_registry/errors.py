@@ -15,6 +15,7 @@
     │   ├── AuthenticationError     401  missing or unacceptable bearer token
     │   │   └── SigninError         401  a portal sign-in code was refused (``reason``)
     │   ├── ForbiddenError          403  authenticated, but the operation is not allowed
+    │   │   └── AuthorizationFailed 403  no role assignment permits the action at the scope
     │   ├── NotFoundError           404
     │   ├── ConflictError           409
     │   ├── PreconditionFailedError 412  If-Match / If-None-Match did not hold
@@ -60,6 +61,7 @@ from typing import Any, Literal, NamedTuple
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "AuthorizationFailed",
     "BodyCut",
     "ConfigurationError",
     "ConflictError",
@@ -190,6 +192,24 @@ class SigninError(AuthenticationError):
 class ForbiddenError(ApiError):
     status = 403
     default_code = "Forbidden"
+
+
+class AuthorizationFailed(ForbiddenError):
+    """No role assignment of the caller permits ``action`` at ``scope`` (ARM's wording)."""
+
+    default_code = "AuthorizationFailed"
+
+    def __init__(self, object_id: str, action: str, scope: str, **kwargs: Any) -> None:
+        super().__init__(
+            kwargs.pop("message", None)
+            or f"The client '{object_id}' with object id '{object_id}' does not have "
+            f"authorization to perform action '{action}' over scope '{scope}' or the scope "
+            "is invalid.",
+            **kwargs,
+        )
+        self.object_id = object_id
+        self.action = action
+        self.scope = scope
 
 
 class NotFoundError(ApiError):

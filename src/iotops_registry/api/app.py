@@ -28,14 +28,18 @@ class PortalHook(Protocol):
 
 
 class _CaseInsensitiveArm:
-    """Send any path whose first segment is ``subscriptions`` (in any case) to the ARM app."""
+    """Send any path whose first segment is ``subscriptions`` (in any case) to the ARM app,
+    and ``/providers/Microsoft.Authorization/...`` (role assignments at ``/``)."""
 
     def __init__(self, inner: Starlette, arm: ASGIApp) -> None:
         self.inner = inner
         self.arm = arm
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"][:15].lower() == "/subscriptions/":
+        if scope["type"] == "http" and (
+            scope["path"][:15].lower() == "/subscriptions/"
+            or scope["path"][:35].lower() == "/providers/microsoft.authorization/"
+        ):
             await self.arm(scope, receive, send)
             return
         await self.inner(scope, receive, send)

@@ -8,12 +8,16 @@ A request goes through the same steps in the same order every time:
 2. authenticate the bearer token (401 before anything else is revealed);
 3. check ``api-version`` against the row's versions;
 4. validate subscription, resource group and the names the row has rules for;
-5. run the row's handler: it reads the body (bounded), calls the service in a worker thread
+5. authorize: the row's RBAC action (``Route.rbac_action``) at the addressed scope, else
+   ``403 AuthorizationFailed``. A list the caller may not read as a whole is filtered to
+   the resources it may read (nothing, for a principal with no role here);
+6. run the row's handler: it reads the body (bounded), calls the service in a worker thread
    and renders the document, ``ETag`` and status. Errors become the ARM error envelope.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 
 from starlette.requests import Request
@@ -21,11 +25,19 @@ from starlette.responses import Response
 
 from ..asgi import JsonApp
 from ..domain import rules
-from ..errors import ApiError, InvalidRequestError, NotFoundError, ValidationError
+from ..errors import (
+    ApiError,
+    AuthorizationFailed,
+    InvalidRequestError,
+    NotFoundError,
+    ValidationError,
+)
+from ..security import Authorizer, Principal
+from .authorization import handle_authorization, match
 from .call import ArmCall
 from .context import ApiContext
 from .query import query
-from .responses import error_response
+from .responses import error_response, json_text_response
 from .router import Router
 from .routes import ROUTES
 from .table import Route
@@ -61,6 +73,14 @@ class ArmApp(JsonApp):
         path = request.scope["path"]
         matched = self.router.match(path)
         if matched is None:
+            authz_route = match(path)
+            if authz_route is not None:
+                principal = self.ctx.arm_verifier.verify_header(
+                    request.headers.get("authorization")
+                )
+                return await handle_authorization(
+                    request, authz_route, principal, self.ctx.roles, self.ctx.max_body_bytes
+                )
             raise NotFoundError(
                 f"No resource type matches the path '{path[:200]}'.", code="InvalidResourceType"
             )
@@ -77,6 +97,16 @@ class ArmApp(JsonApp):
         principal = self.ctx.arm_verifier.verify_header(request.headers.get("authorization"))
         _check_api_version(request, route)
         _check_names(route, segments)
+        action = route.rbac_action(method)
+        scope = _scope(route, segments)
+        authz = self.ctx.authorizer
+        filtered = False
+        if not authz.allowed(principal, action, scope):
+            if not (method == "GET" and route.kind == "collection"):
+                raise AuthorizationFailed(principal.object_id, action, scope)
+            if not authz.grants(principal):
+                return json_text_response('{"value":[]}')
+            filtered = True  # answer only what the caller may read, item by item
         call = ArmCall(
             request,
             route,
@@ -86,7 +116,36 @@ class ArmApp(JsonApp):
             self.ctx.inline_reads,
         )
         response: Response = await operation.handler(self.ctx, call)
+        if filtered:
+            return _readable_only(response, authz, principal, action)
         return response
+
+
+def _scope(route: Route, segments: list[str]) -> str:
+    """The scope an operation addresses: the resource itself, the resource an action is on,
+    or the parent of a collection (``…/providers/{ns}/instances`` → its resource group)."""
+    if route.kind == "resource":
+        parts = segments
+    elif route.kind == "action":
+        parts = segments[:-1]
+    else:
+        parts = segments[:-1]
+        if len(parts) >= 2 and parts[-2].lower() == "providers":
+            parts = parts[:-2]
+    return "/" + "/".join(parts)
+
+
+def _readable_only(
+    response: Response, authz: Authorizer, principal: Principal, action: str
+) -> Response:
+    if response.status_code != 200:
+        return response
+    page = json.loads(bytes(response.body))
+    page["value"] = [
+        item for item in page.get("value", [])
+        if isinstance(item, dict) and authz.allowed(principal, action, str(item.get("id", "")))
+    ]
+    return json_text_response(json.dumps(page))
 
 
 def _check_api_version(request: Request, route: Route) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..domain import InstanceKey, RegistryEndpointKey, ResourceKey
-from ..security import LocalIssuer, TokenVerifier
+from ..security import Authorizer, LocalIssuer, TokenVerifier
 from ..services import (
     CodeSigningCas,
     CodeSigningCaService,
@@ -18,6 +18,7 @@ from ..services import (
     PullSecretResolver,
     RegistryEndpointService,
     ResourceService,
+    RoleAssignmentService,
     SyncedSecretService,
 )
 from ..services.catalog import CatalogService
@@ -86,12 +87,14 @@ class ApiContext:
     endpoints: RegistryEndpointService
     arm_verifier: TokenVerifier
     issuer: LocalIssuer | None
+    authorizer: Authorizer  # every route's RBAC check (api.arm)
     synced_secrets: SyncedSecretService | None = None
     kv_secrets: KeyVaultSecretService | None = None
     pull_secrets: PullSecretResolver | None = None
     health: HealthService | None = None
     connection_settings: ConnectionSettingsService | None = None
     registries: ContainerRegistryService | None = None
+    roles: RoleAssignmentService | None = None
     monitor: EndpointMonitor | None = None
     config_maps: ConfigMapService | None = None
     code_signing: CodeSigningCaService | None = None

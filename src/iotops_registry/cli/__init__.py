@@ -21,7 +21,7 @@ COMMANDS = {
     "identity": "identity:identity", "dev": "dev:dev", "graph": "graph:graph",
     "connector": "connector:connector", "artifact": "artifact:artifact", "acr": "acr:acr",
     "catalog": "catalog:catalog", "module": "catalog:module",
-    "dataflow": "dataflow:dataflow",
+    "dataflow": "dataflow:dataflow", "role": "role:role",
 }
 
 
@@ -40,7 +40,7 @@ def cli() -> None:
     with `iotops graph`, `iotops connector` and `iotops artifact`; sign and verify them
     with `iotops artifact sign|verify`. Browse what the endpoints hold with
     `iotops catalog`, `iotops graph list|show`, `iotops module list` and
-    `iotops connector list|show`.
+    `iotops connector list|show`. Who may do what: `iotops role assignment`.
     """
 
 

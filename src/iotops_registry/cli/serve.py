@@ -135,12 +135,28 @@ def serve(
               help="Audience of the token.")
 @click.option("--lifetime", default=3600, show_default=True, type=click.IntRange(60, 86400),
               help="Seconds until the token expires.")
-def token(data_dir: Path, resource: str, lifetime: int) -> None:
-    """Print a bearer token from the embedded server's issuer."""
-    from ..security import LocalIssuerCredential
+@click.option("--object-id", help="Mint for this principal (an object id) instead of the local "
+              "admin: another local user, for tests and multi-user setups.")
+@click.option("--tenant-id", help="The principal's tenant (default: the server's).")
+@click.option("--principal-type", default="User", show_default=True,
+              type=click.Choice(["User", "Application"]), help="With --object-id.")
+def token(
+    data_dir: Path, resource: str, lifetime: int, object_id: str | None,
+    tenant_id: str | None, principal_type: str,
+) -> None:
+    """Print a bearer token from the embedded server's issuer (the local admin's, who is
+    Owner at /, unless --object-id names another principal)."""
+    from ..security import LocalIssuerCredential, Principal
 
+    if tenant_id and not object_id:
+        raise click.UsageError("--tenant-id needs --object-id.")
     try:
-        cred = LocalIssuerCredential(DataDir(data_dir).path, lifetime=lifetime)
+        dd = DataDir(data_dir)
+        principal = None
+        if object_id:
+            tenant = tenant_id or dd.settings(create=False).tenant_id
+            principal = Principal(object_id, tenant, f"{object_id}@local", principal_type)
+        cred = LocalIssuerCredential(dd.path, principal=principal, lifetime=lifetime)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(cred.mint(resource))

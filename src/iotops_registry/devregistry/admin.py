@@ -16,6 +16,11 @@ from .instruments import Instruments
 
 __all__ = ["add_devregistry_routes"]
 
+_ACR = "Microsoft.ContainerRegistry/registries/"
+_ROLES = "Microsoft.Authorization/roleAssignments/"  # AcrPull and AcrPush, at the registry
+# The stand-ins' own instruments (no Azure counterpart).
+_DEV = "Microsoft.IoTOperations/devStandIns/"
+
 
 def _int(body: dict[str, Any], key: str, default: int | None) -> int | None:
     value = body.get(key, default)
@@ -89,17 +94,20 @@ def add_devregistry_routes(
         instruments.clear_faults()
         return 204, None
 
-    router.add("GET", "/registry", show)
-    router.add("GET", "/registry/role-assignments", list_roles)
-    router.add("POST", "/registry/role-assignments", assign)
-    router.add("DELETE", "/registry/role-assignments/{assignee}/{role}", unassign)
-    router.add("GET", "/registry/tokens", list_tokens)
-    router.add("POST", "/registry/tokens", create_token)
-    router.add("DELETE", "/registry/tokens/{name}", delete_token)
-    router.add("GET", "/registry/anonymous-pull", get_anonymous)
-    router.add("PUT", "/registry/anonymous-pull", set_anonymous)
-    router.add("GET", "/counters", counters)
-    router.add("GET", "/counters/registry", registry_counters)
-    router.add("GET", "/faults", faults)
-    router.add("POST", "/faults", inject)
-    router.add("DELETE", "/faults", clear)
+    router.add("GET", "/registry", show, action=_ACR + "read")
+    router.add("GET", "/registry/role-assignments", list_roles, action=_ROLES + "read")
+    router.add("POST", "/registry/role-assignments", assign, action=_ROLES + "write")
+    router.add(
+        "DELETE", "/registry/role-assignments/{assignee}/{role}", unassign,
+        action=_ROLES + "delete",
+    )
+    router.add("GET", "/registry/tokens", list_tokens, action=_ACR + "tokens/read")
+    router.add("POST", "/registry/tokens", create_token, action=_ACR + "tokens/write")
+    router.add("DELETE", "/registry/tokens/{name}", delete_token, action=_ACR + "tokens/delete")
+    router.add("GET", "/registry/anonymous-pull", get_anonymous, action=_ACR + "read")
+    router.add("PUT", "/registry/anonymous-pull", set_anonymous, action=_ACR + "write")
+    router.add("GET", "/counters", counters, action=_DEV + "counters/read")
+    router.add("GET", "/counters/registry", registry_counters, action=_DEV + "counters/read")
+    router.add("GET", "/faults", faults, action=_DEV + "faults/read")
+    router.add("POST", "/faults", inject, action=_DEV + "faults/write")
+    router.add("DELETE", "/faults", clear, action=_DEV + "faults/delete")

@@ -14,6 +14,8 @@ from .web import AdminRouter, Call
 
 __all__ = ["add_identity_routes"]
 
+_UAI = "Microsoft.ManagedIdentity/userAssignedIdentities/"
+
 
 def add_identity_routes(router: AdminRouter, service: IdentityService) -> None:
     def list_(_: Call) -> tuple[int, Any]:
@@ -35,8 +37,10 @@ def add_identity_routes(router: AdminRouter, service: IdentityService) -> None:
     def system(_: Call) -> tuple[int, Any]:
         return 200, service.system().to_dict()
 
-    router.add("GET", "/identities", list_)
-    router.add("POST", "/identities", create)
-    router.add("GET", "/identities/{name}", show)
-    router.add("DELETE", "/identities/{name}", delete)
-    router.add("GET", "/system-identity", system)
+    router.add("GET", "/identities", list_, action=_UAI + "read")
+    router.add("POST", "/identities", create, action=_UAI + "write")
+    router.add("GET", "/identities/{name}", show, action=_UAI + "read")
+    router.add("DELETE", "/identities/{name}", delete, action=_UAI + "delete")
+    router.add(
+        "GET", "/system-identity", system, action="Microsoft.ManagedIdentity/identities/read"
+    )

@@ -1,8 +1,10 @@
 """Small JSON admin routes on the ARM origin, behind the ARM bearer token.
 
 The development stand-ins are managed over ``{arm}/-/dev/...``: the same origin, TLS and
-authentication as the resource provider (any token the ARM API accepts), without being part
-of the ARM surface. Errors use the ARM envelope, so the CLI shows them like any ARM error.
+authentication as the resource provider, without being part of the ARM surface. Every route
+names the RBAC action it needs, checked at ``/`` (so only a role assigned at the root grants
+it: the local admin's Owner, say); a managed identity's token has no role and gets 403.
+Errors use the ARM envelope, so the CLI shows them like any ARM error.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..asgi import JsonApp, json_response, read_json
-from ..errors import ApiError, NotFoundError
-from ..security import TokenVerifier
+from ..errors import ApiError, AuthorizationFailed, NotFoundError
+from ..security import Authorizer, TokenVerifier
 
 __all__ = ["ADMIN_PREFIX", "AdminRouter", "Call", "json_response"]
 
@@ -48,15 +50,24 @@ class AdminRouter(JsonApp):
 
     log = log
 
-    def __init__(self, verifier: TokenVerifier, *, missing_hint: str = "") -> None:
+    def __init__(
+        self, verifier: TokenVerifier, authorizer: Authorizer, *, missing_hint: str = ""
+    ) -> None:
         self._verifier = verifier
-        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._authorizer = authorizer
+        self._routes: list[tuple[str, re.Pattern[str], Handler, str]] = []
         self._missing_hint = missing_hint
 
-    def add(self, method: str, pattern: str, handler: Handler) -> None:
-        """Route ``method`` on ``pattern`` (``/identities/{name}``, under ``/-/dev``)."""
+    def add(self, method: str, pattern: str, handler: Handler, *, action: str) -> None:
+        """Route ``method`` on ``pattern`` (``/identities/{name}``, under ``/-/dev``);
+        ``action``: the RBAC action a caller needs at ``/``."""
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
-        self._routes.append((method.upper(), re.compile(f"^{ADMIN_PREFIX}{regex}/?$"), handler))
+        compiled = re.compile(f"^{ADMIN_PREFIX}{regex}/?$")
+        self._routes.append((method.upper(), compiled, handler, action))
+
+    def actions(self) -> list[tuple[str, str, str]]:
+        """(method, path pattern, action) of every route."""
+        return [(m, r.pattern, a) for m, r, _, a in self._routes]
 
     def handles(self, path: str) -> bool:
         return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
@@ -76,16 +87,18 @@ class AdminRouter(JsonApp):
         return ApiError(f"Internal error. Quote request id {request_id}.")
 
     async def handle(self, request: Request) -> Response:
-        self._verifier.verify_header(request.headers.get("authorization"))
+        principal = self._verifier.verify_header(request.headers.get("authorization"))
         path, method = request.url.path, request.method.upper()
         allowed: list[str] = []
-        for route_method, regex, handler in self._routes:
+        for route_method, regex, handler, action in self._routes:
             match = regex.match(path)
             if match is None:
                 continue
             if route_method != method:
                 allowed.append(route_method)
                 continue
+            if not self._authorizer.allowed(principal, action, "/"):
+                raise AuthorizationFailed(principal.object_id, action, "/")
             body = (
                 await read_json(request, _MAX_BODY, optional=True, decoder_detail=False)
                 if method in ("POST", "PUT", "PATCH")

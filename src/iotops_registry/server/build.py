@@ -28,6 +28,7 @@ from ..config import DataDir, Settings
 from ..errors import ConfigurationError
 from ..keyvault import KeyVaultSecrets
 from ..security import (
+    Authorizer,
     IssuerCredential,
     LocalCA,
     LocalIssuer,
@@ -47,12 +48,22 @@ from ..services import (
     PullSecretResolver,
     RegistryEndpointService,
     ResourceService,
+    RoleAssignmentService,
     SyncedSecretService,
     UsageService,
 )
 from ..services.catalog import CatalogService
+from ..services.linked_access import LinkedAccess
 from ..store import Store, VaultStore
-from ..vault import VAULT_AUDIENCE, VaultApp, VaultAuthenticator, VaultService, open_vault
+from ..store.roles_store import RoleAssignmentStore
+from ..vault import (
+    VAULT_AUDIENCE,
+    VaultApp,
+    VaultAuthenticator,
+    VaultService,
+    open_vault,
+    vault_scope,
+)
 from ..web import Portal
 from .options import Ports, ServeOptions
 from .standins import Listener, StandIns
@@ -180,13 +191,30 @@ def _secret_source(
 
         return KeyVaultSecrets(opts.keyvault_url, DefaultAzureCredential())
     # The embedded vault; the server calls it as its own (managed) identity.
-    me = Principal(
+    me = _server_identity(issuer)
+    return KeyVaultSecrets(vault_origin, IssuerCredential(issuer, me), ca_file=ca_file)
+
+
+def _server_identity(issuer: LocalIssuer) -> Principal:
+    """The identity the server reads its embedded vault as (never one IMDS hands out)."""
+    return Principal(
         str(uuid.uuid5(uuid.NAMESPACE_URL, f"iotops-registry:{issuer.tenant_id}")),
         issuer.tenant_id,
         "iotops-registry",
         "ManagedIdentity",
     )
-    return KeyVaultSecrets(vault_origin, IssuerCredential(issuer, me), ca_file=ca_file)
+
+
+def _bootstrap_roles(
+    roles: RoleAssignmentService, issuer: LocalIssuer, me: Principal, vault: str
+) -> None:
+    """The local admin (``iotops token``'s and the portal's default principal) is Owner at
+    ``/`` and, since Owner has no data actions, Key Vault Secrets Officer at ``/``; the
+    server's own vault identity may use the vault's secrets. Nobody else has a role."""
+    admin = issuer.default_user()
+    roles.ensure("/", admin.object_id, "Owner", "User")
+    roles.ensure("/", admin.object_id, "Key Vault Secrets Officer", "User")
+    roles.ensure(vault, me.object_id, "Key Vault Secrets Officer", "ServicePrincipal")
 
 
 def _registry_access(
@@ -267,13 +295,23 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
     except BaseException:
         store.close()
         raise
+    authorizer = Authorizer(RoleAssignmentStore(store), settings.tenant_id)
+    roles = RoleAssignmentService(RoleAssignmentStore(store), authorizer)
+    _bootstrap_roles(roles, issuer, _server_identity(issuer), vault_scope(settings.subscription_id))
+    # Linked access is checked against our own vault's assignments; an external Key Vault
+    # (--keyvault-url) has Azure's RBAC, which this server cannot evaluate for a caller.
+    linked = None if opts.keyvault_url else LinkedAccess(
+        authorizer, vault_scope(settings.subscription_id)
+    )
     ctx = ApiContext(
         instances=InstanceService(store),
-        endpoints=RegistryEndpointService(store, tenant=settings.tenant_id),
+        endpoints=RegistryEndpointService(store, tenant=settings.tenant_id, linked=linked),
         arm_verifier=verifier,
         issuer=issuer,
-        synced_secrets=SyncedSecretService(store, secrets),
-        kv_secrets=KeyVaultSecretService(store, secrets),
+        authorizer=authorizer,
+        roles=roles,
+        synced_secrets=SyncedSecretService(store, secrets, linked),
+        kv_secrets=KeyVaultSecretService(store, secrets, linked),
         pull_secrets=PullSecretResolver(secrets, ttl=opts.secret_cache_ttl),
         health=HealthService(store),
         connection_settings=ConnectionSettingsService(store),
@@ -288,12 +326,14 @@ def build(opts: ServeOptions, ports: Ports | None = None) -> Runtime:
     )
     portal = Portal(issuer, default_subscription=settings.subscription_id)
     app = create_app(ctx, baseline=opts.baseline_endpoint, portal=portal)
-    app = stand_ins.build(app, store, issuer, issuers, verifier)
+    app = stand_ins.build(app, store, issuer, issuers, verifier, authorizer)
     # The vault's challenge names the issuer's authority, ``<origin>/<tenant>``.
     vault_auth = VaultAuthenticator(
         TokenVerifier(issuers, [VAULT_AUDIENCE]), f"{origin}/{settings.tenant_id}"
     )
-    vault_app = VaultApp(vault_service, vault_auth)
+    vault_app = VaultApp(
+        vault_service, vault_auth, authorizer, vault_scope(settings.subscription_id)
+    )
     listeners = [
         Listener("arm", app, ports.arm, cert_file, key_file, bind=opts.bind),
         Listener("vault", vault_app, ports.vault, vault_cert_file, vault_key_file, bind=opts.bind),

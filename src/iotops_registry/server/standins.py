@@ -34,7 +34,7 @@ from ..devregistry import (
 )
 from ..identity import AdminRouter, IdentityService, ImdsApp, add_identity_routes
 from ..netutil import format_host_port
-from ..security import LocalCA, LocalIssuer, TokenVerifier, TrustedIssuer
+from ..security import Authorizer, LocalCA, LocalIssuer, TokenVerifier, TrustedIssuer
 from ..store import Store
 from ..store.devregistry_store import DevRegistryStore
 from ..store.identity_store import IdentityStore
@@ -84,6 +84,7 @@ class StandIns:
         issuer: LocalIssuer,
         issuers: list[TrustedIssuer],
         arm_verifier: TokenVerifier,
+        authorizer: Authorizer,
     ) -> Any:
         """The ARM app with the admin routes in front; the stand-ins' own listeners."""
         identities = IdentityService(
@@ -91,7 +92,7 @@ class StandIns:
         )
         identities.ensure_system()
         hint = "" if self.opts.dev else " Registry, counter and fault routes need --dev."
-        router = AdminRouter(arm_verifier, missing_hint=hint)
+        router = AdminRouter(arm_verifier, authorizer, missing_hint=hint)
         add_identity_routes(router, identities)
         instruments = Instruments() if self.opts.dev else None
         # The identity endpoint decides by the connection's peer: no proxy may rewrite it.

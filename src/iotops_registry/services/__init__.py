@@ -19,6 +19,7 @@ from .instances import InstanceService
 from .ports import SecretSource
 from .pull_secrets import PullSecretError, PullSecretResolver, ResolvedCredential
 from .registries import ContainerRegistryService
+from .role_assignments import RoleAssignmentService
 from .synced_secrets import KeyVaultSecretService, SyncedSecretService
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "ResolutionInput",
     "ResolvedCredential",
     "ResourceService",
+    "RoleAssignmentService",
     "SecretSource",
     "SyncedSecretService",
     "UsageService",

@@ -15,6 +15,7 @@ from ..domain import (
 )
 from ..domain.auth_methods import ANONYMOUS, PULL_SECRET, AuthMethod, CredentialPlan, plan_for
 from ..domain.connection import ConnectionSettings
+from ..domain.secrets import split_source
 from ..errors import ConflictError, NotFoundError, ValidationError
 from ..security import Principal
 from ..store import Store
@@ -33,6 +34,7 @@ from .common import (
 )
 from .echo import strip_echoed_identity
 from .instance_resources import describe_users, used_repositories
+from .linked_access import LinkedAccess
 from .pull_secrets import pull_secret_warning
 
 __all__ = [
@@ -133,9 +135,12 @@ def default_endpoint_document(
 
 
 class RegistryEndpointService:
-    def __init__(self, store: Store, *, tenant: str = "") -> None:
+    def __init__(
+        self, store: Store, *, tenant: str = "", linked: LinkedAccess | None = None
+    ) -> None:
         self._store = store
         self._tenant = tenant  # system-assigned identities belong to the deployment's tenant
+        self._linked = linked  # who may send a pull secret where (services.linked_access)
 
     def get(self, key: RegistryEndpointKey) -> tuple[str, str]:
         p = key.parent
@@ -233,6 +238,8 @@ class RegistryEndpointService:
                 )
                 etag = new_etag()
                 secret_ref = plan_for(properties["authentication"], self._tenant).secret_ref
+                if secret_ref is not None and self._linked is not None:
+                    self._check_linked(w, inst.pk, principal, properties, previous, secret_ref)
                 if existing is None:
                     w.insert_endpoint(inst.pk, key.name, etag, document, secret_ref)
                 else:
@@ -251,6 +258,28 @@ class RegistryEndpointService:
                 return WriteResult(document, etag, existing is None, warnings)
 
         return retry_on_conflict(txn)
+
+    def _check_linked(
+        self, w: Any, instance_pk: int, principal: Principal, properties: dict[str, Any],
+        previous: dict[str, Any] | None, secret_ref: str,
+    ) -> None:
+        """A new endpoint, host or synced secret sends the secret somewhere new: the caller
+        must be able to read the vault secrets behind it."""
+        assert self._linked is not None
+        if previous is not None:
+            old = previous.get("properties") or {}
+            old_ref = plan_for(old.get("authentication") or {}, self._tenant).secret_ref
+            if old_ref == secret_ref and str(old.get("host", "")).lower() == str(
+                properties.get("host", "")
+            ).lower():
+                return
+        synced = w.synced_secret(instance_pk, secret_ref)
+        if synced is None:
+            return  # nothing to send yet; the synced secret's own PUT is checked
+        mapping = json.loads(synced.document)["properties"].get("objectSecretMapping", [])
+        self._linked.require_read(
+            principal, (split_source(str(m.get("sourcePath", "")))[0] for m in mapping)
+        )
 
     def delete(
         self, key: RegistryEndpointKey, pre: Preconditions, *, force: bool = False

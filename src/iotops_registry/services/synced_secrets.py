@@ -32,6 +32,7 @@ from .common import (
 )
 from .echo import strip_echoed_identity
 from .instances import instance_not_found
+from .linked_access import SET_SECRET, LinkedAccess
 from .ports import SecretSource
 
 __all__ = ["SYNCED_SECRET_TYPE", "KeyVaultSecretService", "SyncedSecretService"]
@@ -51,9 +52,12 @@ def _not_found(parent: InstanceKey, name: str) -> NotFoundError:
 
 
 class SyncedSecretService:
-    def __init__(self, store: Store, source: SecretSource) -> None:
+    def __init__(
+        self, store: Store, source: SecretSource, linked: LinkedAccess | None = None
+    ) -> None:
         self._store = store
         self._source = source
+        self._linked = linked  # None: an external vault, whose RBAC is Azure's
 
     def _instance_pk(self, r: Any, parent: InstanceKey) -> int:
         inst = r.get_instance(parent.sub_key, parent.rg_key, parent.instance)
@@ -95,6 +99,11 @@ class SyncedSecretService:
         rid = synced_secret_id(parent, name)
         raw = strip_echoed_identity(raw, rid, name, SYNCED_SECRET_TYPE)
         body = parse_model(SyncedSecretBody, raw)
+        if self._linked is not None:  # before the vault is asked: existence is not revealed
+            self._linked.require_read(
+                principal,
+                (split_source(m.sourcePath)[0] for m in body.properties.objectSecretMapping),
+            )
         # Every mapped Key Vault secret (and pinned version) must exist now; checked before
         # the transaction because it talks to the vault.
         for i, mapping in enumerate(body.properties.objectSecretMapping):
@@ -162,9 +171,12 @@ class SyncedSecretService:
 class KeyVaultSecretService:
     """The instance's window onto its Key Vault: names and metadata, and write-only create."""
 
-    def __init__(self, store: Store, source: SecretSource) -> None:
+    def __init__(
+        self, store: Store, source: SecretSource, linked: LinkedAccess | None = None
+    ) -> None:
         self._store = store
         self._source = source
+        self._linked = linked
 
     def _require_instance(self, parent: InstanceKey) -> None:
         with self._store.read() as r:
@@ -185,9 +197,15 @@ class KeyVaultSecretService:
             )
         return info
 
-    def put(self, parent: InstanceKey, name: str, raw: dict[str, Any]) -> tuple[SecretInfo, bool]:
+    def put(
+        self, parent: InstanceKey, name: str, raw: dict[str, Any],
+        principal: Principal | None = None,
+    ) -> tuple[SecretInfo, bool]:
         _check_kv(name)
         body = parse_model(KeyVaultSecretBody, raw)
+        if self._linked is not None:
+            assert principal is not None
+            self._linked.require(principal, SET_SECRET, [name])
         self._require_instance(parent)
         existed = self._source.info(name) is not None
         props = body.properties

@@ -32,6 +32,7 @@ __all__ = [
     "metadata",
     "registry_endpoints",
     "resource_groups",
+    "role_assignments",
     "synced_secrets",
     "vault_meta",
     "vault_secret_versions",
@@ -335,5 +336,25 @@ instance_resources = Table(
     Column("resolution", Text, nullable=True),
     UniqueConstraint(
         "instance_pk", "kind", "parent", "name", name="uq_instance_resources_name"
+    ),
+)
+
+
+# Role assignments (Azure RBAC): who (principal object id) has which built-in role at which
+# scope. ``scope`` is kept as given, ``scope_key`` lower-cased to find and compare it.
+role_assignments = Table(
+    "role_assignments",
+    metadata,
+    Column("pk", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(36), nullable=False, unique=True),  # a GUID, lower-cased
+    Column("scope", String(1024), nullable=False),
+    Column("scope_key", String(1024), nullable=False),
+    Column("principal_id", String(64), nullable=False, index=True),  # lower-cased
+    Column("principal_type", String(32), nullable=False),
+    Column("role_definition_id", String(36), nullable=False),
+    Column("created_on", String(40), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    UniqueConstraint(
+        "scope_key", "principal_id", "role_definition_id", name="uq_role_assignments_grant"
     ),
 )

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from .api import SUPPORTED_API_VERSIONS, VaultApp
-from .auth import VAULT_AUDIENCE, VaultAuthenticator
+from .auth import VAULT_AUDIENCE, VaultAuthenticator, vault_scope
 from .bootstrap import open_vault
 from .kek import ENV_KEK
 from .model import DeletedSecret, Page, Secret, SecretProperties, SecretUpdate
@@ -32,4 +32,5 @@ __all__ = [
     "VaultAuthenticator",
     "VaultService",
     "open_vault",
+    "vault_scope",
 ]

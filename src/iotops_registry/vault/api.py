@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from ..asgi import JsonApp, read_json
 from ..errors import ApiError, PayloadTooLargeError
+from ..security import Authorizer
 from . import faults, wire
 from .auth import VaultAuthenticator
 from .model import Page
@@ -48,6 +49,23 @@ class _Route:
     name: str = ""
     version: str = ""
 
+
+_SECRETS = "Microsoft.KeyVault/vaults/secrets/"
+# (kind, method) -> the data action it needs (Key Vault's names)
+_ACTIONS = {
+    ("secrets", "GET"): "readMetadata/action",
+    ("secret", "GET"): "getSecret/action",
+    ("secret", "PUT"): "setSecret/action",
+    ("secret", "PATCH"): "update/action",
+    ("secret", "DELETE"): "delete",
+    ("versions", "GET"): "readMetadata/action",
+    ("version", "GET"): "getSecret/action",
+    ("version", "PATCH"): "update/action",
+    ("deletedsecrets", "GET"): "readMetadata/action",
+    ("deletedsecret", "GET"): "readMetadata/action",
+    ("deletedsecret", "DELETE"): "purge/action",
+    ("recover", "POST"): "recover/action",
+}
 
 # kind -> allowed methods
 _ALLOWED = {
@@ -106,11 +124,15 @@ class VaultApp(JsonApp):
         self,
         service: VaultService,
         auth: VaultAuthenticator,
+        authorizer: Authorizer,
+        scope: str,
         *,
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.service = service
         self.auth = auth
+        self.authorizer = authorizer
+        self.scope = scope  # the vault's resource id
         self.max_body_bytes = max_body_bytes
 
     def render_error(self, exc: ApiError) -> Response:
@@ -120,7 +142,7 @@ class VaultApp(JsonApp):
         return ApiError(f"The vault hit an internal error. Quote request id {request_id}.")
 
     async def handle(self, request: Request) -> Response:
-        self.auth.authenticate(request.headers.get("authorization"))
+        principal = self.auth.authenticate(request.headers.get("authorization"))
         route = _route(request.url.path)
         if route is None:
             raise faults.path_not_found()
@@ -135,6 +157,10 @@ class VaultApp(JsonApp):
                 f"The api-version is {shown}. Supported versions: "
                 f"{', '.join(SUPPORTED_API_VERSIONS)}."
             )
+        action = _SECRETS + _ACTIONS[(route.kind, method)]
+        scope = f"{self.scope}/secrets/{route.name.lower()}" if route.name else self.scope
+        if not self.authorizer.allowed(principal, action, scope, data=True):
+            raise faults.forbidden_by_rbac(principal.object_id, action, scope)
         handler: Callable[[Request, _Route], Awaitable[Response]] = getattr(
             self, f"_{route.kind}_{method.lower()}"
         )

@@ -10,9 +10,17 @@ from __future__ import annotations
 from ..errors import AuthenticationError
 from ..security import Principal, TokenVerifier
 
-__all__ = ["VAULT_AUDIENCE", "VaultAuthenticator"]
+__all__ = ["VAULT_AUDIENCE", "VaultAuthenticator", "vault_scope"]
 
 VAULT_AUDIENCE = "https://vault.azure.net"
+
+
+def vault_scope(subscription_id: str) -> str:
+    """The embedded vault's resource id: the scope its role assignments name."""
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/iotops-local/providers/"
+        "Microsoft.KeyVault/vaults/iotops-local"
+    )
 
 
 class VaultAuthenticator:

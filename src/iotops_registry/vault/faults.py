@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..errors import (
     ApiError,
+    AuthorizationFailed,
     ConflictError,
     ForbiddenError,
     InvalidRequestError,
@@ -19,6 +20,7 @@ __all__ = [
     "deleted_but_recoverable",
     "deleted_secret_not_found",
     "forbidden",
+    "forbidden_by_rbac",
     "method_not_allowed",
     "path_not_found",
     "secret_not_found",
@@ -53,6 +55,17 @@ def forbidden(operation: str, inner_code: str) -> ForbiddenError:
     }[inner_code]
     return ForbiddenError(
         f"Operation {operation} is not allowed on {state}.", inner_code=inner_code
+    )
+
+
+def forbidden_by_rbac(object_id: str, action: str, scope: str) -> AuthorizationFailed:
+    """Key Vault's answer when no role assignment permits a data action."""
+    return AuthorizationFailed(
+        object_id, action, scope, code="Forbidden", inner_code="ForbiddenByRbac",
+        message="Caller is not authorized to perform action on resource. If role "
+        "assignments, deny assignments or role definitions were changed recently, please "
+        f"observe propagation time. Caller: oid={object_id}; Action: '{action}'; "
+        f"Resource: '{scope}'; Assignment: (not found); Vault: iotops-local",
     )
 
 

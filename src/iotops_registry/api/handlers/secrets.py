@@ -82,5 +82,7 @@ async def get_kv(ctx: ApiContext, call: ArmCall) -> Response:
 async def put_kv(ctx: ApiContext, call: ArmCall) -> Response:
     service = _kv(ctx)
     body = await call.body()
-    info, created = await call.run(service.put, call.instance_key, call.name, body)
+    info, created = await call.run(
+        service.put, call.instance_key, call.name, body, call.principal
+    )
     return call.json(info.to_dict(), 201 if created else 200)
