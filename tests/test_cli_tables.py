@@ -225,6 +225,14 @@ def test_every_table_fits_80_columns_without_splitting_a_word(
            str(graph_file))
     tables("dataflow", "graph", "show", "-n", "tbl-graph", *ref)
     tables("dataflow", "graph", "list", *ref)
+    # Who may do what.
+    reader = str(uuid.uuid4())
+    shown = tables.json("instance", "show", "-n", inst, "-g", rg)
+    scope = "/subscriptions/" + shown["id"].split("/")[2]
+    tables("role", "assignment", "create", "--assignee", reader, "--role", "Reader",
+           "--scope", scope)
+    tables("role", "assignment", "list", "--scope", scope)
+    tables("role", "definition", "list")
 
     commands = {c for c, *_ in tables.seen}
     assert commands == _table_commands(), f"not rendered: {_table_commands() - commands}"

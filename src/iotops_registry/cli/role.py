@@ -106,7 +106,8 @@ _SCOPE = click.option("--scope", default="/", show_default=True,
 @click.option("--role", "role_name", required=True, help="Role name (Reader, Contributor, ...).")
 @_SCOPE
 @click.option("--assignee-principal-type", default="User", show_default=True,
-              type=click.Choice(["User", "Group", "ServicePrincipal"]))
+              type=click.Choice(["User", "Group", "ServicePrincipal"]),
+              help="What kind of principal the assignee is (as az role assignment says it).")
 @connection_options
 @output_options
 def create(assignee: str, role_name: str, scope: str, assignee_principal_type: str,
