@@ -38,7 +38,13 @@ from ..oci.reference import check_repository, check_tag
 from ..services import CodeSigningCas, EndpointTarget
 from .registry_access import RegistryAccess
 
-__all__ = ["SignatureCheck", "SignatureChecker", "split_artifact", "trust_store_for"]
+__all__ = [
+    "SignatureCheck",
+    "SignatureChecker",
+    "decided_without_verifying",
+    "split_artifact",
+    "trust_store_for",
+]
 
 
 @dataclass(frozen=True)
@@ -92,7 +98,34 @@ def trust_store_for(cas: CodeSigningCas) -> TrustStore | None:
     return ca.merged(TrustStore(signing_authority=ca.ca))
 
 
-_UNUSED = Digest("sha256", "0" * 64)  # never sent: check() decides before any request
+def decided_without_verifying(target: EndpointTarget, cas: CodeSigningCas) -> SignatureCheck | None:
+    """The decision when it does not depend on the artifact: the policy is off, or there is
+    nothing to verify against. None: a signature must be verified."""
+    policy = cas.policy(target.settings)
+    if policy == "off":
+        return SignatureCheck(
+            policy,
+            True,
+            "PolicyOff",
+            "Signature verification is off for this endpoint.",
+            cas=cas,
+        )
+    if trust_store_for(cas) is not None:
+        return None
+    why = (
+        "The endpoint has no code-signing CAs."
+        if not cas.configured
+        else "None of the endpoint's code-signing CAs resolved to a CA certificate"
+        + (f": {cas.problems[0].message}" if cas.problems else ".")
+    )
+    code = "NoCodeSigningCas" if not cas.configured else "CodeSigningCasUnresolved"
+    allowed = policy == "audit"
+    suffix = (
+        " Not verified; allowed by the audit policy."
+        if allowed
+        else " Refused by the enforce policy."
+    )
+    return SignatureCheck(policy, allowed, code, why + suffix, cas=cas)
 
 
 class SignatureChecker:
@@ -111,37 +144,12 @@ class SignatureChecker:
         """Decide on ``repository@artifact`` pulled through ``target``. ``cas`` comes from
         ``services.CodeSigningCaService.resolve(target.ca_sources)``. Raises
         ``RegistryError`` when the registry could not be asked (never a silent pass)."""
+        decided = decided_without_verifying(target, cas)
+        if decided is not None:
+            return decided
         policy = cas.policy(target.settings)
-        if policy == "off":
-            return SignatureCheck(
-                policy,
-                True,
-                "PolicyOff",
-                "Signature verification is off for this endpoint.",
-                cas=cas,
-            )
         store = trust_store_for(cas)
-        if store is None:
-            why = (
-                "The endpoint has no code-signing CAs."
-                if not cas.configured
-                else "None of the endpoint's code-signing CAs resolved to a CA certificate"
-                + (f": {cas.problems[0].message}" if cas.problems else ".")
-            )
-            code = "NoCodeSigningCas" if not cas.configured else "CodeSigningCasUnresolved"
-            allowed = policy == "audit"
-            return SignatureCheck(
-                policy,
-                allowed,
-                code,
-                why
-                + (
-                    " Not verified; allowed by the audit policy."
-                    if allowed
-                    else " Refused by the enforce policy."
-                ),
-                cas=cas,
-            )
+        assert store is not None
         client = await self._access.client(target)
         verdict = await verify(client, repository, artifact, store, now)
         if verdict.ok:
@@ -159,11 +167,9 @@ class SignatureChecker:
         (repository, descriptor, check). When the policy checks nothing (``off``) the
         registry is not asked: the descriptor is the digest given, or None for a tag."""
         repository, ref = split_artifact(target, artifact)
-        if cas.policy(target.settings) == "off" or trust_store_for(cas) is None:
-            # The decision does not depend on the artifact: nothing to verify, or nothing
-            # to verify against. The registry is not asked.
-            check = await self.check(target, cas, repository, _UNUSED)
-            return repository, ref if isinstance(ref, Digest) else None, check
+        decided = decided_without_verifying(target, cas)
+        if decided is not None:  # the registry is not asked
+            return repository, ref if isinstance(ref, Digest) else None, decided
         where = f"{target.registry}/{repository}"
         try:
             client = await self._access.client(target)
@@ -172,7 +178,8 @@ class SignatureChecker:
         except RegistryNotFound:
             raise NotFoundError(
                 f"{where}:{ref} was not found through endpoint '{target.key.name}'.",
-                code="ArtifactNotFound", target="artifact",
+                code="ArtifactNotFound",
+                target="artifact",
             ) from None
         except RegistryAuthError as exc:
             raise FailedDependencyError(
